@@ -1,0 +1,184 @@
+"""The data model: memories, query results and content hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from .errors import InvalidInputError
+
+#: A vector as the core sees it: any sequence of floats (plugins may pass numpy arrays).
+Vector = Sequence[float]
+
+MAX_TAG_LENGTH = 100
+
+
+def content_hash(content: str) -> str:
+    """SHA-256 of the stripped, lower-cased content: the same text is stored once.
+
+    Metadata, tags and type never enter the hash (same rule as the reference service).
+    """
+    return hashlib.sha256(content.strip().lower().encode("utf-8")).hexdigest()
+
+
+def normalize_tags(tags: str | Iterable[str] | None) -> list[str]:
+    """Trim, lower-case and de-duplicate tags, keeping first-seen order.
+
+    Accepts a list of strings or one comma-separated string; empty tags are dropped.
+    """
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    elif not isinstance(tags, Iterable):
+        raise InvalidInputError(f"tags must be a list of strings, got {type(tags).__name__}")
+    seen: dict[str, None] = {}
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidInputError(f"every tag must be a string, got {type(tag).__name__}: {tag!r}")
+        clean = " ".join(tag.split()).lower()
+        if not clean:
+            continue
+        if len(clean) > MAX_TAG_LENGTH:
+            raise InvalidInputError(f"tag longer than {MAX_TAG_LENGTH} characters: {clean[:40]!r}...")
+        seen.setdefault(clean, None)
+    return list(seen)
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    """Return metadata as a JSON-safe dict, or raise InvalidInputError saying why it is not."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"metadata must be a JSON object, got {type(metadata).__name__}")
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"metadata is not valid JSON: {exc}") from None
+    return metadata
+
+
+def iso(timestamp: float) -> str:
+    """ISO 8601 form of a Unix timestamp, in UTC."""
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_timestamp(value: Any) -> float:
+    """Accept Unix seconds or an ISO 8601 string (naive means UTC) and return Unix seconds."""
+    if isinstance(value, bool):
+        raise InvalidInputError(f"not a timestamp: {value!r}")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"not a finite timestamp: {value!r}")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInputError(f"not an ISO 8601 timestamp: {value!r}") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    raise InvalidInputError(f"not a timestamp: {value!r}")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory. Timestamps are Unix seconds in UTC."""
+
+    content: str
+    content_hash: str
+    tags: list[str] = field(default_factory=list)
+    memory_type: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def create(
+        cls,
+        content: str,
+        tags: Iterable[str] | str | None = None,
+        memory_type: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        created_at: float | None = None,
+    ) -> "Memory":
+        """Build a new memory with its hash and normalised tags."""
+        now = time.time()
+        created = now if created_at is None else created_at
+        return cls(
+            content=content,
+            content_hash=content_hash(content),
+            tags=normalize_tags(tags),
+            memory_type=memory_type,
+            metadata=dict(metadata or {}),
+            created_at=created,
+            updated_at=max(created, now) if created_at is None else created,
+        )
+
+    @property
+    def created_at_iso(self) -> str:
+        return iso(self.created_at)
+
+    @property
+    def updated_at_iso(self) -> str:
+        return iso(self.updated_at)
+
+    def with_changes(self, **changes: Any) -> "Memory":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form used by the CLI, the MCP tools, the REST API and backups."""
+        return {
+            "content": self.content,
+            "content_hash": self.content_hash,
+            "tags": list(self.tags),
+            "memory_type": self.memory_type,
+            "metadata": dict(self.metadata),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "created_at_iso": self.created_at_iso,
+            "updated_at_iso": self.updated_at_iso,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Memory":
+        """Inverse of to_dict; accepts Unix seconds or ISO strings for the timestamps."""
+        content = data.get("content")
+        if not isinstance(content, str):
+            raise InvalidInputError("memory needs a string 'content'")
+        created = parse_timestamp(data["created_at"]) if data.get("created_at") is not None else time.time()
+        updated = parse_timestamp(data["updated_at"]) if data.get("updated_at") is not None else created
+        return cls(
+            content=content,
+            content_hash=data.get("content_hash") or content_hash(content),
+            tags=normalize_tags(data.get("tags")),
+            memory_type=data.get("memory_type"),
+            metadata=check_metadata(data.get("metadata")),
+            created_at=created,
+            updated_at=updated,
+        )
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A memory found by a search, with a relevance score in [0, 1] (1 = best)."""
+
+    memory: Memory
+    relevance_score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"memory": self.memory.to_dict(), "relevance_score": round(self.relevance_score, 6)}
+
+
+def relevance_from_cosine_distance(distance: float) -> float:
+    """Map a cosine distance (0..2) to a relevance in [0, 1]: cosine similarity clipped at 0."""
+    return min(1.0, max(0.0, 1.0 - float(distance)))

@@ -1,0 +1,437 @@
+"""MemoryService: the one place where memory logic lives (validation, dedup, tags, time, relevance).
+
+Every surface (CLI, MCP tools, REST API, migration) calls this class; stores only hold data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from .config import Settings
+from .errors import EmbeddingError, InvalidInputError, NotFoundError
+from .logging import get_logger
+from .models import (
+    Memory,
+    QueryResult,
+    Vector,
+    check_metadata,
+    content_hash,
+    normalize_tags,
+    parse_timestamp,
+)
+from .protocols import Embedder, EmbeddingInfo, MemoryStorage
+from .timeparse import parse_time_expression
+
+log = get_logger(__name__)
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """Outcome of a store: the memory as stored, and whether it was already there."""
+
+    memory: Memory
+    duplicate: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"duplicate": self.duplicate, "content_hash": self.memory.content_hash, "memory": self.memory.to_dict()}
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """Input of a store: what a caller supplies."""
+
+    content: Any
+    tags: Any = None
+    memory_type: Any = None
+    metadata: Any = None
+    created_at: float | None = None
+
+
+@dataclass
+class Page:
+    memories: list[Memory]
+    page: int
+    page_size: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * self.page_size < self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"memories": [m.to_dict() for m in self.memories], "page": self.page,
+                "page_size": self.page_size, "total": self.total, "has_more": self.has_more}
+
+
+@dataclass
+class RecallResult:
+    results: list[QueryResult]
+    start: float | None
+    end: float | None
+    time_expression: str | None
+    semantic_query: str
+
+
+class MemoryService:
+    """Memory operations over one store and one embedder."""
+
+    def __init__(
+        self,
+        storage: MemoryStorage,
+        embedder: Embedder | None,
+        settings: Settings | None = None,
+        coordination_mode: str = "direct",
+    ) -> None:
+        self.storage = storage
+        self.embedder = embedder
+        self.settings = settings or Settings()
+        self.coordination_mode = coordination_mode
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def initialize(self) -> None:
+        info = EmbeddingInfo(self.embedder.model_name, self.embedder.dimension) if self.embedder else None
+        await self.storage.initialize(info)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.storage.close()
+
+    async def __aenter__(self) -> "MemoryService":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- validation --------------------------------------------------------------------------
+    def _check_content(self, content: Any) -> str:
+        if not isinstance(content, str):
+            raise InvalidInputError(f"content must be a string, got {type(content).__name__}")
+        if not content.strip():
+            raise InvalidInputError("content is empty")
+        limit = self.settings.max_content_length
+        if len(content) > limit:
+            raise InvalidInputError(
+                f"content has {len(content):,} characters, more than the limit of {limit:,} "
+                "(MCP_MEMORY_MAX_CONTENT_LENGTH); split it into several memories"
+            )
+        return content
+
+    @staticmethod
+    def _check_type(memory_type: Any) -> str | None:
+        if memory_type is None:
+            return None
+        if not isinstance(memory_type, str):
+            raise InvalidInputError(f"memory_type must be a string, got {type(memory_type).__name__}")
+        return memory_type.strip() or None
+
+    @staticmethod
+    def _check_hash(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError("content_hash must be a non-empty string")
+        return value.strip().lower()
+
+    def _limit(self, n: Any, name: str = "n_results") -> int:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise InvalidInputError(f"{name} must be an integer, got {n!r}")
+        if n < 1:
+            raise InvalidInputError(f"{name} must be at least 1, got {n}")
+        return min(n, self.settings.max_results)
+
+    def _prepare(self, item: NewMemory) -> Memory:
+        content = self._check_content(item.content)
+        created = None
+        if item.created_at is not None:
+            created = parse_timestamp(item.created_at)
+        return Memory.create(
+            content,
+            tags=normalize_tags(item.tags),
+            memory_type=self._check_type(item.memory_type),
+            metadata=check_metadata(item.metadata),
+            created_at=created,
+        )
+
+    def _require_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise EmbeddingError("no embedder is installed: pip install mcp-memory-sentence-transformers")
+        return self.embedder
+
+    async def _embed(self, texts: Sequence[str]) -> list[Vector]:
+        embedder = self._require_embedder()
+        return list(await asyncio.to_thread(embedder.embed, list(texts)))
+
+    # -- writes ------------------------------------------------------------------------------
+    async def store(
+        self,
+        content: Any,
+        tags: Any = None,
+        memory_type: Any = None,
+        metadata: Any = None,
+        created_at: float | None = None,
+    ) -> StoreResult:
+        """Store one memory; the same content (after normalisation) is stored once."""
+        memory = self._prepare(NewMemory(content, tags, memory_type, metadata, created_at))
+        existing = await self.storage.get_by_hash(memory.content_hash)
+        if existing is not None:
+            return StoreResult(existing, duplicate=True)
+        [vector] = await self._embed([memory.content])
+        if await self.storage.store(memory, vector):
+            log.debug("stored", content_hash=memory.content_hash)
+            return StoreResult(memory, duplicate=False)
+        existing = await self.storage.get_by_hash(memory.content_hash)
+        return StoreResult(existing or memory, duplicate=True)
+
+    async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
+        """Store many memories with one embedding pass and one transaction.
+
+        Validation happens first for all items: one invalid item rejects the batch before any write.
+        """
+        memories = [self._prepare(item) for item in items]
+        return await self.store_prepared(memories)
+
+    async def store_prepared(
+        self, memories: Sequence[Memory], vectors: Sequence[Vector | None] | None = None
+    ) -> list[StoreResult]:
+        """Store already-built memories (import, migration); vectors of None are embedded here."""
+        results: list[StoreResult | None] = [None] * len(memories)
+        first_index: dict[str, int] = {}
+        todo: list[int] = []
+        for i, memory in enumerate(memories):
+            if memory.content_hash in first_index:
+                continue
+            first_index[memory.content_hash] = i
+            existing = await self.storage.get_by_hash(memory.content_hash)
+            if existing is not None:
+                results[i] = StoreResult(existing, duplicate=True)
+            else:
+                todo.append(i)
+        if todo:
+            given = [vectors[i] if vectors is not None else None for i in todo]
+            missing = [j for j, v in enumerate(given) if v is None]
+            if missing:
+                embedded = await self._embed([memories[todo[j]].content for j in missing])
+                for j, vector in zip(missing, embedded):
+                    given[j] = vector
+            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])
+            for i, ok in zip(todo, stored):
+                results[i] = StoreResult(memories[i], duplicate=not ok)
+        for i, memory in enumerate(memories):
+            if results[i] is None:  # repeated inside the batch
+                results[i] = StoreResult(results[first_index[memory.content_hash]].memory, duplicate=True)  # type: ignore[union-attr]
+        return results  # type: ignore[return-value]
+
+    async def delete(self, content_hash: Any) -> None:
+        """Delete one memory; NotFoundError when no memory has this hash."""
+        h = self._check_hash(content_hash)
+        if not await self.storage.delete(h):
+            raise NotFoundError(f"no memory with content_hash {h!r}")
+
+    async def delete_by_tag(self, tags: Any) -> int:
+        """Delete every memory carrying any of the tags; returns how many."""
+        clean = normalize_tags(tags)
+        if not clean:
+            raise InvalidInputError("give at least one tag")
+        return await self.storage.delete_by_tag(clean)
+
+    async def update_metadata(
+        self,
+        content_hash: Any,
+        tags: Any = _MISSING,
+        memory_type: Any = _MISSING,
+        metadata: Any = _MISSING,
+        merge_metadata: bool = True,
+    ) -> Memory:
+        """Change tags, type and/or metadata without re-embedding. Metadata is merged by default."""
+        h = self._check_hash(content_hash)
+        current = await self.storage.get_by_hash(h)
+        if current is None:
+            raise NotFoundError(f"no memory with content_hash {h!r}")
+        new_tags = current.tags if tags is _MISSING else normalize_tags(tags)
+        new_type = current.memory_type if memory_type is _MISSING else self._check_type(memory_type)
+        new_meta = current.metadata
+        if metadata is not _MISSING:
+            checked = check_metadata(metadata)
+            new_meta = {**current.metadata, **checked} if merge_metadata else checked
+        updated = current.with_changes(tags=new_tags, memory_type=new_type, metadata=new_meta,
+                                       updated_at=max(time.time(), current.created_at))
+        if not await self.storage.update_memory_metadata(h, updated.tags, updated.memory_type,
+                                                         updated.metadata, updated.updated_at):
+            raise NotFoundError(f"no memory with content_hash {h!r}")
+        return updated
+
+    async def cleanup_duplicates(self) -> int:
+        """Remove memories whose normalised content repeats one stored earlier; returns how many.
+
+        Only imports that kept a foreign hash can create such duplicates: the oldest copy is kept.
+        """
+        keep: dict[str, str] = {}
+        doomed: list[str] = []
+        async for batch in self.storage.iter_memories():
+            for memory, _ in batch:
+                key = content_hash(memory.content)
+                if key in keep:
+                    doomed.append(memory.content_hash)
+                else:
+                    keep[key] = memory.content_hash
+        for h in doomed:
+            await self.storage.delete(h)
+        return len(doomed)
+
+    # -- reads -------------------------------------------------------------------------------
+    async def get(self, content_hash: Any) -> Memory:
+        h = self._check_hash(content_hash)
+        memory = await self.storage.get_by_hash(h)
+        if memory is None:
+            raise NotFoundError(f"no memory with content_hash {h!r}")
+        return memory
+
+    async def exact_match(self, content: Any) -> Memory | None:
+        """The memory whose content equals this text (same normalisation as the hash), or None."""
+        text = self._check_content(content)
+        return await self.storage.get_by_hash(content_hash(text))
+
+    async def retrieve(
+        self,
+        query: Any,
+        n_results: Any = 5,
+        tags: Any = None,
+        memory_type: Any = None,
+        min_relevance: Any = 0.0,
+    ) -> list[QueryResult]:
+        """Semantic search, best first, optionally filtered by any-tag and type."""
+        text = self._check_query(query)
+        k = self._limit(n_results)
+        floor = self._check_relevance(min_relevance)
+        [vector] = await self._embed([text])
+        results = await self.storage.retrieve(vector, k, normalize_tags(tags) or None, self._check_type(memory_type))
+        return [r for r in results if r.relevance_score >= floor]
+
+    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None) -> RecallResult:
+        """Time-aware recall: a time expression restricts by created_at, the rest ranks semantically.
+
+        With no time expression it is a plain semantic search; with only a time expression it lists
+        that period newest first.
+        """
+        text = self._check_query(query)
+        k = self._limit(n_results)
+        window = parse_time_expression(text, now)
+        if window is None:
+            return RecallResult(await self.retrieve(text, k), None, None, None, text)
+        in_range = await self.storage.search_by_time(window.start, window.end, limit=self.settings.max_results)
+        if not window.rest or not in_range:
+            return RecallResult([QueryResult(m, 1.0) for m in in_range[:k]], window.start, window.end,
+                                window.expression, window.rest)
+        [vector] = await self._embed([window.rest])
+        scored = sorted(
+            (QueryResult(m, s) for m, s in zip(in_range, await self._similarities(vector, in_range))),
+            key=lambda r: r.relevance_score,
+            reverse=True,
+        )
+        return RecallResult(scored[:k], window.start, window.end, window.expression, window.rest)
+
+    async def _similarities(self, vector: Vector, memories: list[Memory]) -> list[float]:
+        """Cosine relevance of each memory to ``vector`` (re-embeds the few in-range memories)."""
+        embedded = await self._embed([m.content for m in memories])
+        return [max(0.0, min(1.0, sum(a * b for a, b in zip(vector, e)))) for e in embedded]
+
+    async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None) -> list[Memory]:
+        clean = normalize_tags(tags)
+        if not clean:
+            raise InvalidInputError("give at least one tag")
+        if not isinstance(match_all, bool):
+            raise InvalidInputError("match_all must be true or false")
+        cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
+        return await self.storage.search_by_tag(clean, match_all=match_all, limit=cap)
+
+    async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None) -> list[Memory]:
+        lo = None if start is None else parse_timestamp(start)
+        hi = None if end is None else parse_timestamp(end)
+        if lo is not None and hi is not None and hi < lo:
+            raise InvalidInputError("end is before start")
+        cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
+        return await self.storage.search_by_time(lo, hi, limit=cap)
+
+    async def list_memories(self, page: Any = 1, page_size: Any = 10, tag: Any = None, memory_type: Any = None) -> Page:
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise InvalidInputError(f"page must be an integer >= 1, got {page!r}")
+        size = self._limit(page_size, "page_size")
+        tags = normalize_tags(tag) or None
+        mtype = self._check_type(memory_type)
+        memories = await self.storage.list_memories((page - 1) * size, size, tags, mtype)
+        total = await self.storage.count(tags, mtype)
+        return Page(memories, page, size, total)
+
+    async def all_tags(self) -> list[tuple[str, int]]:
+        return await self.storage.all_tags()
+
+    async def stats(self) -> dict[str, Any]:
+        stats = dict(await self.storage.get_stats())
+        stats["coordination_mode"] = self.coordination_mode
+        if self.embedder is not None:
+            stats.setdefault("embedding_model", self.embedder.model_name)
+            stats.setdefault("embedding_dimension", self.embedder.dimension)
+        return stats
+
+    async def health(self) -> dict[str, Any]:
+        """Store, embedder and coordination status; never raises for a sick store."""
+        report: dict[str, Any] = {"status": "healthy", "coordination_mode": self.coordination_mode}
+        try:
+            report["storage"] = await self.stats()
+        except Exception as exc:
+            report["status"] = "unhealthy"
+            report["storage"] = {"error": f"{type(exc).__name__}: {exc}"}
+        embedder = self.embedder
+        report["embedder"] = (
+            {"model": embedder.model_name, "dimension": embedder.dimension,
+             "loaded": bool(getattr(embedder, "loaded", False))}
+            if embedder is not None else {"error": "no embedder installed"}
+        )
+        return report
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _check_query(self, query: Any) -> str:
+        if not isinstance(query, str):
+            raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
+        if not query.strip():
+            raise InvalidInputError("query is empty")
+        if len(query) > self.settings.max_content_length:
+            raise InvalidInputError("query is longer than MCP_MEMORY_MAX_CONTENT_LENGTH")
+        return query.strip()
+
+    @staticmethod
+    def _check_relevance(value: Any) -> float:
+        if value is None:
+            return 0.0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            raise InvalidInputError(f"min_relevance must be a number between 0 and 1, got {value!r}")
+        return float(value)
+
+
+async def open_service(
+    settings: Settings | None = None,
+    *,
+    backend: str | None = None,
+    location: str | None = None,
+    with_embedder: bool = True,
+    coordination_mode: str = "direct",
+) -> MemoryService:
+    """Open the configured store (and embedder) in this process and return an initialised service."""
+    from .plugins import get_plugin_manager
+
+    settings = settings or Settings.from_env()
+    pm = get_plugin_manager(settings)
+    storage = pm.storage_factory(backend or settings.storage_backend)(settings, location=location)
+    embedder = None
+    if with_embedder:
+        _, factory = pm.embedder_factory(settings.embedder)
+        embedder = factory(settings)
+    service = MemoryService(storage, embedder, settings, coordination_mode=coordination_mode)
+    await service.initialize()
+    return service

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install everything from this checkout and run the whole test suite:
+#   1. the core alone, in a venv with no plugin installed (the core must work without plugins);
+#   2. everything (core, plugins, integration) in ./.venv with the real model and real processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+echo "== core alone ==" >&2
+[ -x .venv-core/bin/python ] || "$PYTHON" -m venv .venv-core
+.venv-core/bin/python -m pip install --quiet -e ./core "pytest>=8" "hypothesis>=6"
+.venv-core/bin/python -m pytest -p no:cacheprovider tests/core -q
+
+echo "== everything ==" >&2
+bash scripts/install.sh requirements-dev.txt
+.venv/bin/python -m pytest tests "$@"
