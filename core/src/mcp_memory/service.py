@@ -9,7 +9,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 from .config import Settings
 from .errors import EmbeddingError, InvalidInputError, NotFoundError
@@ -145,7 +145,8 @@ class MemoryService:
             raise InvalidInputError(f"{name} must be at least 1, got {n}")
         return min(n, self.settings.max_results)
 
-    def _prepare(self, item: NewMemory) -> Memory:
+    def prepare(self, item: NewMemory) -> Memory:
+        """Validate caller input and build the Memory to store (raises InvalidInputError)."""
         content = self._check_content(item.content)
         created = None
         if item.created_at is not None:
@@ -177,7 +178,7 @@ class MemoryService:
         created_at: float | None = None,
     ) -> StoreResult:
         """Store one memory; the same content (after normalisation) is stored once."""
-        memory = self._prepare(NewMemory(content, tags, memory_type, metadata, created_at))
+        memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at))
         existing = await self.storage.get_by_hash(memory.content_hash)
         if existing is not None:
             return StoreResult(existing, duplicate=True)
@@ -193,7 +194,7 @@ class MemoryService:
 
         Validation happens first for all items: one invalid item rejects the batch before any write.
         """
-        memories = [self._prepare(item) for item in items]
+        memories = [self.prepare(item) for item in items]
         return await self.store_prepared(memories)
 
     async def store_prepared(
@@ -273,7 +274,7 @@ class MemoryService:
         """
         keep: dict[str, str] = {}
         doomed: list[str] = []
-        async for batch in self.storage.iter_memories():
+        async for batch in self.iter_memories():
             for memory, _ in batch:
                 key = content_hash(memory.content)
                 if key in keep:
@@ -370,6 +371,14 @@ class MemoryService:
 
     async def all_tags(self) -> list[tuple[str, int]]:
         return await self.storage.all_tags()
+
+    async def count(self) -> int:
+        return await self.storage.count()
+
+    async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
+        """Every memory with its stored vector, oldest first, in batches (export, backup, migration)."""
+        async for batch in self.storage.iter_memories(batch_size):
+            yield batch
 
     async def stats(self) -> dict[str, Any]:
         stats = dict(await self.storage.get_stats())
