@@ -10,6 +10,22 @@ import structlog
 _configured = False
 
 
+class _StderrLogger:
+    """Writes each line to the *current* sys.stderr (never stdout, and survives stream swaps)."""
+
+    def msg(self, message: str) -> None:
+        try:
+            print(message, file=sys.stderr, flush=True)
+        except (ValueError, OSError):  # stderr closed at interpreter shutdown
+            pass
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_logger_factory(*_args: object) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", debug: bool = False) -> None:
     """Send structlog and stdlib logging to stderr at ``level``. Safe to call more than once."""
     global _configured
@@ -38,7 +54,7 @@ def configure_logging(level: str = "INFO", debug: bool = False) -> None:
             ),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger_factory,
         cache_logger_on_first_use=False,
     )
     _configured = True
