@@ -118,6 +118,14 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.get("status") == "healthy" else 1
 
 
+def cmd_coordination(args: argparse.Namespace, settings: Settings) -> int:
+    from .coordination import detect
+
+    chosen = detect(settings)
+    _emit(args, {"mode": chosen.mode, "reason": chosen.reason}, f"{chosen.mode}: {chosen.reason}")
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace, settings: Settings) -> int:
     from .plugins import get_plugin_manager
 
@@ -280,6 +288,7 @@ def build_parser(plugin_commands: dict[str, Any] | None = None) -> argparse.Argu
     p.add_argument("content_hash")
     add("stats", cmd_stats, "database statistics")
     add("health", cmd_health, "health of store, embedder and coordination")
+    add("coordination", cmd_coordination, "print the coordination mode this process would use, and why")
     add("plugins", cmd_plugins, "installed plugins, versions, hooks and load failures")
     p = add("import", cmd_import, "import memories from JSONL (one JSON object a line)")
     p.add_argument("file")

@@ -1,0 +1,49 @@
+"""How this process reaches the data: asks the coordination plugins, falls back to ``direct``.
+
+A coordination plugin (``http``, ``wal``) answers ``memory_coordinate(settings, open_direct)`` with a
+``Coordination``; the first answer wins. ``open()`` returns an object with the ``MemoryService``
+interface: the local service (direct, http_server) or a remote one (http_client).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from .config import Settings
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+DIRECT = "direct"
+
+
+@dataclass
+class Coordination:
+    """The chosen mode, why it was chosen, and how to open the service in that mode."""
+
+    mode: str
+    reason: str
+    open: Callable[[], Awaitable[Any]]
+
+
+def direct_opener(settings: Settings, mode: str = DIRECT) -> Callable[[], Awaitable[Any]]:
+    """An async callable that opens the configured store and embedder in this process."""
+
+    async def open_direct() -> Any:
+        from .service import open_service
+
+        return await open_service(settings, coordination_mode=mode)
+
+    return open_direct
+
+
+def detect(settings: Settings) -> Coordination:
+    """Ask the installed coordination plugins; with no answer, open the store directly."""
+    from .plugins import get_plugin_manager
+
+    open_direct = direct_opener(settings)
+    answer = get_plugin_manager(settings).hook.memory_coordinate(settings=settings, open_direct=open_direct)
+    chosen = answer or Coordination(DIRECT, "no coordination plugin answered: opening the store directly", open_direct)
+    log.info(f"Detected coordination mode: {chosen.mode}", mode=chosen.mode, reason=chosen.reason)
+    return chosen
