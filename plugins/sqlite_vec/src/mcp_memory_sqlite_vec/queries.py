@@ -1,0 +1,246 @@
+"""Synchronous SQL over one connection (run on the store's worker thread). Values are always bound."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from mcp_memory.errors import EmbeddingError
+from mcp_memory.models import Memory, QueryResult, Vector, relevance_from_cosine_distance
+from mcp_memory.protocols import EmbeddingInfo
+
+COLUMNS = "m.id, m.content_hash, m.content, m.memory_type, m.metadata, m.created_at, m.updated_at"
+NEWEST_FIRST = "ORDER BY m.created_at DESC, m.content_hash DESC"
+KNN_MAX_K = 4096  # sqlite-vec's limit on k in a vec0 KNN query
+CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-variable limit
+
+
+@contextmanager
+def transaction(conn: Any) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def to_blob(vector: Vector, info: EmbeddingInfo) -> bytes:
+    """A vector as float32 bytes, checked against the store's dimension."""
+    array = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if array.shape[0] != info.dimension:
+        raise EmbeddingError(
+            f"vector has {array.shape[0]} dimensions but this store holds {info.dimension}-dimension "
+            f"vectors of {info.model!r}; embed with the same model"
+        )
+    if not np.isfinite(array).all():
+        raise EmbeddingError("vector contains NaN or infinite values")
+    return array.tobytes()
+
+
+def filters(tags: Sequence[str] | None, memory_type: str | None) -> tuple[str, list[Any]]:
+    """A WHERE clause (any-tag and/or type) over alias ``m`` with its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if tags:
+        clauses.append(f"m.id IN (SELECT memory_id FROM memory_tags WHERE tag IN ({marks(len(tags))}))")
+        params.extend(tags)
+    if memory_type is not None:
+        clauses.append("m.memory_type = ?")
+        params.append(memory_type)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _memories(conn: Any, rows: list[tuple]) -> list[Memory]:
+    """Turn memory rows (COLUMNS order) into Memory objects, with their tags, keeping row order."""
+    tags: dict[int, list[str]] = {row[0]: [] for row in rows}
+    ids = list(tags)
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        for memory_id, tag in conn.execute(
+            f"SELECT memory_id, tag FROM memory_tags WHERE memory_id IN ({marks(len(part))}) "
+            "ORDER BY memory_id, position", part,
+        ):
+            tags[memory_id].append(tag)
+    return [
+        Memory(content=content, content_hash=h, tags=tags[mid], memory_type=mtype,
+               metadata=json.loads(meta) if meta else {}, created_at=created, updated_at=updated)
+        for mid, h, content, mtype, meta, created, updated in rows
+    ]
+
+
+def select(conn: Any, where: str = "", params: Sequence[Any] = (), tail: str = "") -> list[Memory]:
+    rows = conn.execute(f"SELECT {COLUMNS} FROM memories m{where} {tail}", list(params)).fetchall()
+    return _memories(conn, rows)
+
+
+def by_ids(conn: Any, ids: list[int]) -> dict[int, Memory]:
+    out: dict[int, Memory] = {}
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        rows = conn.execute(f"SELECT {COLUMNS} FROM memories m WHERE m.id IN ({marks(len(part))})", part).fetchall()
+        out.update(zip((r[0] for r in rows), _memories(conn, rows)))
+    return out
+
+
+# -- writes ----------------------------------------------------------------------------------
+def _write_tags(conn: Any, memory_id: int, tags: Sequence[str]) -> None:
+    unique = list(dict.fromkeys(tags))
+    conn.executemany("INSERT INTO memory_tags (memory_id, tag, position) VALUES (?, ?, ?)",
+                     [(memory_id, tag, i) for i, tag in enumerate(unique)])
+
+
+def insert_many(conn: Any, items: Sequence[tuple[Memory, Vector]], info: EmbeddingInfo) -> list[bool]:
+    """Insert memories with tags and vectors in one transaction; False for hashes already present."""
+    results: list[bool] = []
+    with transaction(conn):
+        for memory, vector in items:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO memories (content_hash, content, memory_type, metadata, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (memory.content_hash, memory.content, memory.memory_type,
+                 json.dumps(memory.metadata or {}, ensure_ascii=False), memory.created_at, memory.updated_at),
+            )
+            if cur.rowcount != 1:
+                results.append(False)
+                continue
+            memory_id = cur.lastrowid
+            _write_tags(conn, memory_id, memory.tags)
+            conn.execute("INSERT INTO memory_vectors (rowid, embedding) VALUES (?, ?)",
+                         (memory_id, to_blob(vector, info)))
+            results.append(True)
+    return results
+
+
+def _delete_ids(conn: Any, ids: list[int], has_vectors: bool) -> None:
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i:i + CHUNK]
+        q = marks(len(part))
+        conn.execute(f"DELETE FROM memory_tags WHERE memory_id IN ({q})", part)
+        if has_vectors:
+            conn.execute(f"DELETE FROM memory_vectors WHERE rowid IN ({q})", part)
+        conn.execute(f"DELETE FROM memories WHERE id IN ({q})", part)
+
+
+def delete_hash(conn: Any, content_hash: str, has_vectors: bool) -> bool:
+    with transaction(conn):
+        row = conn.execute("SELECT id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
+        if row is None:
+            return False
+        _delete_ids(conn, [row[0]], has_vectors)
+    return True
+
+
+def delete_tags(conn: Any, tags: Sequence[str], has_vectors: bool) -> int:
+    if not tags:
+        return 0
+    with transaction(conn):
+        ids = [r[0] for r in conn.execute(
+            f"SELECT DISTINCT memory_id FROM memory_tags WHERE tag IN ({marks(len(tags))})", list(tags))]
+        _delete_ids(conn, ids, has_vectors)
+    return len(ids)
+
+
+def update(conn: Any, content_hash: str, tags: Sequence[str], memory_type: str | None,
+           metadata: dict[str, Any], updated_at: float) -> bool:
+    with transaction(conn):
+        row = conn.execute("SELECT id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
+        if row is None:
+            return False
+        conn.execute("UPDATE memories SET memory_type = ?, metadata = ?, updated_at = ? WHERE id = ?",
+                     (memory_type, json.dumps(metadata or {}, ensure_ascii=False), updated_at, row[0]))
+        conn.execute("DELETE FROM memory_tags WHERE memory_id = ?", (row[0],))
+        _write_tags(conn, row[0], tags)
+    return True
+
+
+# -- reads -----------------------------------------------------------------------------------
+def nearest(conn: Any, query: bytes, k: int, tags: Sequence[str] | None, memory_type: str | None) -> list[QueryResult]:
+    """Exact top-k by cosine distance: vec0 KNN without filters, a scan of the filtered rows with them."""
+    where, params = filters(tags, memory_type)
+    if not where and k <= KNN_MAX_K:
+        hits = conn.execute(
+            "SELECT rowid, distance FROM memory_vectors WHERE embedding MATCH ? AND k = ? ORDER BY distance",
+            (query, k),
+        ).fetchall()
+    else:
+        hits = conn.execute(
+            "SELECT m.id, vec_distance_cosine(v.embedding, ?) AS distance FROM memories m "
+            f"JOIN memory_vectors v ON v.rowid = m.id{where} ORDER BY distance, m.id LIMIT ?",
+            [query, *params, k],
+        ).fetchall()
+    found = by_ids(conn, [h[0] for h in hits])
+    return [QueryResult(found[i], relevance_from_cosine_distance(d)) for i, d in hits if i in found]
+
+
+def by_tags(conn: Any, tags: Sequence[str], match_all: bool, limit: int | None) -> list[Memory]:
+    wanted = list(dict.fromkeys(tags))
+    if not wanted:
+        return []
+    sub = f"SELECT memory_id FROM memory_tags WHERE tag IN ({marks(len(wanted))})"
+    params: list[Any] = list(wanted)
+    if match_all:
+        sub += " GROUP BY memory_id HAVING COUNT(*) = ?"
+        params.append(len(wanted))
+    params.append(limit or -1)
+    return select(conn, f" WHERE m.id IN ({sub})", params, f"{NEWEST_FIRST} LIMIT ?")
+
+
+def by_time(conn: Any, start: float | None, end: float | None, limit: int | None) -> list[Memory]:
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("m.created_at >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("m.created_at <= ?")
+        params.append(end)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return select(conn, where, [*params, limit or -1], f"{NEWEST_FIRST} LIMIT ?")
+
+
+def page(conn: Any, offset: int, limit: int, tags: Sequence[str] | None, memory_type: str | None) -> list[Memory]:
+    where, params = filters(tags, memory_type)
+    return select(conn, where, [*params, limit, offset], f"{NEWEST_FIRST} LIMIT ? OFFSET ?")
+
+
+def count(conn: Any, tags: Sequence[str] | None, memory_type: str | None) -> int:
+    where, params = filters(tags, memory_type)
+    return conn.execute(f"SELECT COUNT(*) FROM memories m{where}", params).fetchone()[0]
+
+
+def by_hash(conn: Any, content_hash: str) -> Memory | None:
+    found = select(conn, " WHERE m.content_hash = ?", [content_hash])
+    return found[0] if found else None
+
+
+def tag_counts(conn: Any) -> list[tuple[str, int]]:
+    return [(t, c) for t, c in conn.execute(
+        "SELECT tag, COUNT(*) AS c FROM memory_tags GROUP BY tag ORDER BY c DESC, tag")]
+
+
+def batch_after(conn: Any, after: tuple[float, str] | None, size: int, has_vectors: bool
+                ) -> list[tuple[Memory, list[float] | None]]:
+    """The next ``size`` memories oldest first after the (created_at, content_hash) key, with vectors."""
+    vector_col = "v.embedding" if has_vectors else "NULL"
+    join = " LEFT JOIN memory_vectors v ON v.rowid = m.id" if has_vectors else ""
+    where, params = "", []
+    if after is not None:
+        where = " WHERE (m.created_at > ? OR (m.created_at = ? AND m.content_hash > ?))"
+        params = [after[0], after[0], after[1]]
+    rows = conn.execute(
+        f"SELECT {COLUMNS}, {vector_col} FROM memories m{join}{where} "
+        "ORDER BY m.created_at, m.content_hash LIMIT ?", [*params, size],
+    ).fetchall()
+    memories = _memories(conn, [r[:-1] for r in rows])
+    vectors = [np.frombuffer(r[-1], dtype=np.float32).tolist() if r[-1] is not None else None for r in rows]
+    return list(zip(memories, vectors))

@@ -1,0 +1,227 @@
+"""SqliteVecStorage: the MemoryStorage protocol over one SQLite file with sqlite-vec vectors.
+
+All SQLite work runs on one dedicated worker thread that owns the connection, so the event loop
+never blocks and the connection is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Sequence
+
+from mcp_memory.config import WAL_DEFAULT_PRAGMAS, Settings
+from mcp_memory.errors import EmbeddingError, StorageError
+from mcp_memory.logging import get_logger
+from mcp_memory.models import Memory, QueryResult, Vector
+from mcp_memory.protocols import EmbeddingInfo
+
+from . import queries, schema
+from .connection import apply_pragmas, connect, driver_module, storage_error
+
+log = get_logger(__name__)
+
+
+def _size_mb(path: Path) -> float:
+    total = 0
+    for p in (path, Path(f"{path}-wal")):
+        try:
+            total += p.stat().st_size
+        except OSError:
+            pass
+    return round(total / (1024 * 1024), 3)
+
+
+class SqliteVecStorage:
+    """A memory store in one SQLite file (WAL mode), vectors in a sqlite-vec ``vec0`` table."""
+
+    backend_name = "sqlite_vec"
+
+    def __init__(self, settings: Settings | None = None, location: str | os.PathLike[str] | None = None):
+        settings = settings or Settings()
+        self.path = Path(location if location is not None else settings.sqlite_path).expanduser()
+        self.pragmas = tuple(settings.sqlite_pragmas)
+        self.driver: str | None = None
+        self._busy_ms = int(dict((*WAL_DEFAULT_PRAGMAS, *self.pragmas))["busy_timeout"])
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: Any = None
+        self._errors: tuple[type[BaseException], ...] = ()
+        self._embedding: EmbeddingInfo | None = None
+        self._closed = False
+
+    # -- worker plumbing ---------------------------------------------------------------------
+    def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(self._conn, *args)
+        except self._errors as exc:
+            raise storage_error(exc, self.path, self._busy_ms) from exc
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._conn is None or self._executor is None:
+            state = "closed" if self._closed else "not initialised (call initialize() first)"
+            raise StorageError(f"the sqlite_vec store at {self.path} is {state}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self._guarded, fn, *args))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _open(self, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
+        conn, driver = connect(self.path)
+        errors = (driver_module(driver).Error,)
+        try:
+            schema.check_existing(conn, self.path)
+            apply_pragmas(conn, self.pragmas)
+            with queries.transaction(conn):
+                info = schema.setup(conn, self.path, embedding)
+        except errors as exc:
+            conn.close()
+            raise storage_error(exc, self.path, self._busy_ms) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self.driver, self._errors = conn, driver, errors
+        return info
+
+    async def initialize(self, embedding: EmbeddingInfo | None) -> None:
+        if self._closed:
+            raise StorageError(f"the sqlite_vec store at {self.path} is closed; create a new one")
+        if self._conn is not None:
+            await self.close()
+            self._closed = False
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-vec")
+        loop = asyncio.get_running_loop()
+        try:
+            self._embedding = await loop.run_in_executor(self._executor, self._open, embedding)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+        log.debug("sqlite_vec store opened", path=str(self.path), driver=self.driver,
+                  model=self._embedding.model if self._embedding else None)
+
+    def _close_sync(self, conn: Any) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except self._errors as exc:
+            log.warning("WAL checkpoint skipped at close", path=str(self.path), error=str(exc))
+        conn.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            if self._conn is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, self._close_sync, self._conn)
+        finally:
+            self._conn = None
+            executor.shutdown(wait=True)
+
+    # -- writes ------------------------------------------------------------------------------
+    def _info(self) -> EmbeddingInfo:
+        if self._embedding is None:
+            raise EmbeddingError(
+                f"{self.path} has no embedding model recorded yet; open it with an embedder before storing"
+            )
+        return self._embedding
+
+    @property
+    def _has_vectors(self) -> bool:
+        return self._embedding is not None
+
+    async def store(self, memory: Memory, embedding: Vector) -> bool:
+        [stored] = await self._call(queries.insert_many, [(memory, embedding)], self._info())
+        return stored
+
+    async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
+        if not items:
+            return []
+        return await self._call(queries.insert_many, list(items), self._info())
+
+    async def delete(self, content_hash: str) -> bool:
+        return await self._call(queries.delete_hash, content_hash, self._has_vectors)
+
+    async def delete_by_tag(self, tags: Sequence[str]) -> int:
+        return await self._call(queries.delete_tags, list(tags), self._has_vectors)
+
+    async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
+                                     metadata: dict[str, Any], updated_at: float) -> bool:
+        return await self._call(queries.update, content_hash, list(tags), memory_type, metadata, updated_at)
+
+    # -- reads -------------------------------------------------------------------------------
+    async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
+                       memory_type: str | None = None) -> list[QueryResult]:
+        if self._embedding is None or k < 1:
+            return []
+        blob = queries.to_blob(embedding, self._embedding)
+        return await self._call(queries.nearest, blob, k, list(tags) if tags else None, memory_type)
+
+    async def search_by_tag(self, tags: Sequence[str], match_all: bool = False,
+                            limit: int | None = None) -> list[Memory]:
+        return await self._call(queries.by_tags, list(tags), match_all, limit)
+
+    async def search_by_time(self, start: float | None, end: float | None,
+                             limit: int | None = None) -> list[Memory]:
+        return await self._call(queries.by_time, start, end, limit)
+
+    async def list_memories(self, offset: int = 0, limit: int = 10, tags: Sequence[str] | None = None,
+                            memory_type: str | None = None) -> list[Memory]:
+        return await self._call(queries.page, offset, limit, list(tags) if tags else None, memory_type)
+
+    async def count(self, tags: Sequence[str] | None = None, memory_type: str | None = None) -> int:
+        return await self._call(queries.count, list(tags) if tags else None, memory_type)
+
+    async def get_by_hash(self, content_hash: str) -> Memory | None:
+        return await self._call(queries.by_hash, content_hash)
+
+    async def all_tags(self) -> list[tuple[str, int]]:
+        return await self._call(queries.tag_counts)
+
+    async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
+        after: tuple[float, str] | None = None
+        while True:
+            batch = await self._call(queries.batch_after, after, batch_size, self._has_vectors)
+            if not batch:
+                return
+            yield batch
+            last = batch[-1][0]
+            after = (last.created_at, last.content_hash)
+
+    # -- maintenance -------------------------------------------------------------------------
+    def _stats_sync(self, conn: Any) -> dict[str, Any]:
+        meta = schema.read_meta(conn)
+        one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "backend": self.backend_name,
+            "total_memories": one("SELECT COUNT(*) FROM memories"),
+            "unique_tags": one("SELECT COUNT(DISTINCT tag) FROM memory_tags"),
+            "database_size_mb": _size_mb(self.path),
+            "embedding_model": meta.get("embedding_model"),
+            "embedding_dimension": int(meta["embedding_dimension"]) if "embedding_dimension" in meta else None,
+            "schema_version": int(meta.get("schema_version", schema.SCHEMA_VERSION)),
+            "sqlite_version": one("SELECT sqlite_version()"),
+            "sqlite_vec_version": one("SELECT vec_version()"),
+            "sqlite_driver": self.driver,
+            "journal_mode": one("PRAGMA journal_mode"),
+            "database_path": str(self.path),
+        }
+
+    async def get_stats(self) -> dict[str, Any]:
+        return await self._call(self._stats_sync)
+
+    def _optimize_sync(self, conn: Any) -> dict[str, Any]:
+        before = _size_mb(self.path)
+        conn.execute("VACUUM")
+        conn.execute("REINDEX")
+        conn.execute("ANALYZE")
+        busy, wal_pages, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return {"size_before_mb": before, "size_after_mb": _size_mb(self.path),
+                "actions": ["vacuum", "reindex", "analyze", "wal_checkpoint"],
+                "checkpoint": {"busy": bool(busy), "wal_pages": wal_pages, "checkpointed_pages": moved}}
+
+    async def optimize(self) -> dict[str, Any]:
+        return await self._call(self._optimize_sync)
