@@ -49,6 +49,7 @@ def configure_logging(level: str = "INFO", debug: bool = False) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *(() if debug else (structlog.processors.format_exc_info,)),  # tracebacks of log.exception
             structlog.dev.ConsoleRenderer(colors=False) if debug else structlog.processors.KeyValueRenderer(
                 key_order=["timestamp", "level", "event"], drop_missing=True
             ),
