@@ -1,0 +1,218 @@
+"""The MCP server over MemoryService: tools, resources, and the stdio runner behind ``memory``.
+
+``initialize`` and ``tools/list`` never touch the service: the store and the embedder open on the
+first tool call (or in the background right after start), so no torch import delays the handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+
+from . import __version__
+from .config import Settings
+from .errors import MemoryServiceError, StorageError
+from .logging import configure_logging, get_logger
+from .mcp_tools import GetService, register_tools
+from .service import MemoryService
+
+log = get_logger(__name__)
+
+INSTRUCTIONS = (
+    "Long-term memory across conversations. Store facts, decisions and preferences with store_memory; "
+    "find them by meaning with retrieve_memory, by time with recall_memory ('last week'), by tag with "
+    "search_by_tag. Memories are identified by their content_hash."
+)
+RECENT_COUNT = 10
+WARMUP_JOIN_SECONDS = 1.0
+
+
+class ServiceProvider(Protocol):
+    """Gives the service to the tools and closes it at shutdown (replaceable by coordination code)."""
+
+    async def get(self) -> MemoryService: ...
+
+    async def close(self) -> None: ...
+
+
+async def default_opener(settings: Settings) -> MemoryService:
+    """Open the service the way the configured coordination plugins decide (``direct`` by default)."""
+    from .coordination import detect
+
+    coordination = await anyio.to_thread.run_sync(detect, settings)  # plugin imports stay off the event loop
+    return await coordination.open()
+
+
+class LazyService:
+    """Opens the service on first use; concurrent first calls share one open. A failed open is retried."""
+
+    def __init__(self, settings: Settings, opener: Callable[[], Awaitable[MemoryService]] | None = None):
+        self.settings = settings
+        self._opener = opener or (lambda: default_opener(settings))
+        self._service: MemoryService | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def opened(self) -> bool:
+        return self._service is not None
+
+    async def get(self) -> MemoryService:
+        if self._service is not None:
+            return self._service
+        async with self._lock:
+            if self._closed:
+                raise StorageError("the memory server is shutting down")
+            if self._service is None:
+                with anyio.CancelScope(shield=True):  # never leave a half-opened store behind
+                    self._service = await self._opener()
+            return self._service
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+            service, self._service = self._service, None
+        if service is not None:
+            await service.close()
+            log.info("memory service closed")
+
+
+def build_server(get_service: GetService, lifespan: Callable[[MCPServer], Any] | None = None) -> MCPServer:
+    """The MCP server: the eleven tools and the ``memory://`` resources, all over ``get_service()``."""
+    server: MCPServer = MCPServer("mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    register_tools(server, get_service)
+    _register_resources(server, get_service)
+    return server
+
+
+def _register_resources(server: MCPServer, get_service: GetService) -> None:
+    async def as_json(build: Callable[[MemoryService], Awaitable[Any]]) -> str:
+        try:
+            return json.dumps(await build(await get_service()), indent=2)
+        except MemoryServiceError as exc:
+            raise ResourceError(str(exc)) from exc
+
+    async def stats(service: MemoryService) -> Any:
+        return await service.stats()
+
+    async def tags(service: MemoryService) -> Any:
+        return [{"tag": tag, "count": count} for tag, count in await service.all_tags()]
+
+    async def recent(service: MemoryService) -> Any:
+        page = await service.list_memories(page=1, page_size=RECENT_COUNT)
+        return [m.to_dict() for m in page.memories]
+
+    @server.resource("memory://stats", name="stats", mime_type="application/json",
+                     description="Store statistics: memory count, tags, database size, embedding model.")
+    async def stats_resource() -> str:
+        return await as_json(stats)
+
+    @server.resource("memory://tags", name="tags", mime_type="application/json",
+                     description="Every tag with the number of memories carrying it, most used first.")
+    async def tags_resource() -> str:
+        return await as_json(tags)
+
+    @server.resource("memory://recent", name="recent", mime_type="application/json",
+                     description=f"The {RECENT_COUNT} most recently stored memories, newest first.")
+    async def recent_resource() -> str:
+        return await as_json(recent)
+
+
+# -- stdio --------------------------------------------------------------------------------------------
+def _warmup_enabled() -> bool:
+    return os.environ.get("MCP_MEMORY_WARMUP", "true").strip().lower() not in {"0", "false", "no", "off"}
+
+
+class _Warmup:
+    """Opens the service and loads the embedding model in a daemon thread, without delaying requests."""
+
+    def __init__(self, provider: ServiceProvider):
+        self.provider = provider
+        self.thread: threading.Thread | None = None
+
+    async def run(self) -> None:
+        await anyio.sleep(0.05)  # let the transport answer `initialize` first
+        try:
+            service = await self.provider.get()
+        except Exception as exc:  # the first tool call reports the same error to the client
+            log.warning("warm-up could not open the memory service", error=f"{type(exc).__name__}: {exc}")
+            return
+        embedder = getattr(service, "embedder", None)
+        if embedder is not None and hasattr(embedder, "warm_up"):
+            self.thread = threading.Thread(target=self._load, args=(embedder,), name="embedder-warmup", daemon=True)
+            self.thread.start()
+
+    @staticmethod
+    def _load(embedder: Any) -> None:
+        try:
+            embedder.warm_up()
+        except Exception as exc:
+            log.warning("embedder warm-up failed; the first search will report it",
+                        error=f"{type(exc).__name__}: {exc}")
+
+
+def run_stdio(settings: Settings, provider: ServiceProvider | None = None) -> int:
+    """Serve MCP on stdin/stdout until stdin closes or SIGTERM/SIGINT arrives; return the exit code."""
+    configure_logging(settings.log_level, settings.debug)
+    provider = provider or LazyService(settings)
+    warmup = _Warmup(provider) if _warmup_enabled() else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        # Entered once the transport owns fd 1: stray prints of libraries go to stderr from here on.
+        sys.stdout.flush()
+        with contextlib.redirect_stdout(sys.stderr):
+            async with anyio.create_task_group() as tg:
+                if warmup is not None:
+                    tg.start_soon(warmup.run)
+                yield {}
+                tg.cancel_scope.cancel()
+
+    server = build_server(provider.get, lifespan=lifespan)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_on_signal, provider)
+            log.info("MCP server ready on stdio", version=__version__, backend=settings.storage_backend)
+            await server.run_stdio_async()
+            tg.cancel_scope.cancel()
+        log.info("stdin closed: shutting down")
+        with anyio.CancelScope(shield=True):
+            await provider.close()
+
+    anyio.run(main)
+    if warmup is not None and warmup.thread is not None:
+        warmup.thread.join(WARMUP_JOIN_SECONDS)  # a model still loading is abandoned (daemon thread)
+    return 0
+
+
+async def _stop_on_signal(provider: ServiceProvider) -> None:
+    """On SIGTERM/SIGINT: close the store (checkpointing its WAL) and exit 0.
+
+    The transport reads stdin in a worker thread that cannot be interrupted, so the process exits
+    with ``os._exit`` once the service is closed.
+    """
+    try:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("signal received: shutting down", signal=signal.Signals(signum).name)
+                break
+    except NotImplementedError:  # Windows: no signal receiver; the client closes stdin instead
+        await anyio.sleep_forever()
+    with anyio.CancelScope(shield=True):
+        try:
+            await provider.close()
+        except Exception as exc:
+            log.error("closing the memory service failed", error=f"{type(exc).__name__}: {exc}")
+    sys.stderr.flush()
+    os._exit(0)
