@@ -449,3 +449,35 @@ async def test_real_model_finds_the_paraphrased_fact(tmp_path, minilm, question,
         assert stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["embedding_dimension"] == 384
     finally:
         await service.close()
+
+
+WRITER = """
+import sys, anyio, numpy as np
+from mcp_memory.config import Settings
+from mcp_memory.models import Memory
+from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+
+async def main(path, name):
+    store = SqliteVecStorage(Settings(), location=path)
+    await store.initialize(EmbeddingInfo("unit-test-model", 8))
+    for i in range(40):
+        vector = np.random.default_rng(i).standard_normal(8).astype(np.float32)
+        assert await store.store(Memory.create(f"{name} wrote {i}", tags=[name]), vector)
+    await store.close()
+
+anyio.run(main, sys.argv[1], sys.argv[2])
+"""
+
+
+async def test_concurrent_writer_processes_lose_nothing(db):
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), f"w{n}"], stderr=subprocess.PIPE)
+               for n in range(3)]
+    errors = [w.communicate(timeout=120)[1].decode() for w in writers]
+    assert [w.returncode for w in writers] == [0, 0, 0], errors
+    store = await open_store(db)
+    try:
+        assert await store.count() == 120
+        assert await store.all_tags() == [("w0", 40), ("w1", 40), ("w2", 40)]
+    finally:
+        await store.close()
