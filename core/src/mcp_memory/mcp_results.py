@@ -169,7 +169,8 @@ def render_health(h: HealthOutput) -> str:
     if "error" in s:
         store = f"store error: {s['error']}"
     else:
-        store = (f"backend {s.get('backend')}, {s.get('total_memories')} memories, {s.get('unique_tags')} tags, "
+        store = (f"backend {s.get('backend')}, {count(s.get('total_memories') or 0)}, "
+                 f"{count(s.get('unique_tags') or 0, 'tag', 'tags')}, "
                  f"{s.get('database_size_mb')} MB")
     e = h.embedder
     embed = (f"embedder {e.get('model')} ({e.get('dimension')} dims, "

@@ -17,7 +17,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from pydantic import ValidationError
 
 from . import __version__
 from .config import Settings
@@ -87,9 +88,34 @@ class LazyService:
             log.info("memory service closed")
 
 
+class MemoryMCPServer(MCPServer):
+    """MCPServer whose argument errors read "tags: Input should be a valid list (got 7)"."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(f"invalid arguments for {name}: {describe_validation_error(cause)}") from cause
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One short clause per argument: ``content: Field required; n_results: ... (got 'many')``."""
+    fields: dict[str, tuple[list[str], str]] = {}
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "arguments"
+        messages, got = fields.setdefault(field, ([], "" if item["type"] == "missing" else
+                                                  f" (got {item.get('input')!r:.60})"))
+        if item["msg"] not in messages:
+            messages.append(item["msg"])
+    return "; ".join(f"{field}: {' or '.join(messages)}{got}" for field, (messages, got) in fields.items())
+
+
 def build_server(get_service: GetService, lifespan: Callable[[MCPServer], Any] | None = None) -> MCPServer:
     """The MCP server: the eleven tools and the ``memory://`` resources, all over ``get_service()``."""
-    server: MCPServer = MCPServer("mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = MemoryMCPServer("mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     register_tools(server, get_service)
     _register_resources(server, get_service)
     return server
