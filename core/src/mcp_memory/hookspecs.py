@@ -53,8 +53,26 @@ def memory_coordinate(settings: Any, open_direct: Callable[[], Any]) -> Any:
 
 @hookspec
 def memory_configure_sqlite(connection: Any, settings: Any) -> None:
-    """Connection policy: called on every new SQLite connection a store opens, after the store's
-    own defaults, so that a plugin (``wal``) can apply pragmas and policies."""
+    """Connection policy: called on every new SQLite connection a store opens, before it writes.
+
+    A plugin (``wal``) applies its pragmas (journal_mode, busy_timeout, synchronous, then the user's
+    ``settings.sqlite_pragmas``). With no plugin the connection keeps SQLite's defaults, and the
+    store reports its ``journal_mode`` in its stats so users can see that WAL is off.
+    """
+
+
+@hookspec(firstresult=True)
+def memory_sqlite_write_retry(settings: Any) -> Any:
+    """Write retry policy for SQLite stores: return a callable ``retry(attempt, is_busy)``, or None.
+
+    A store calls ``retry(attempt, is_busy)`` around each write transaction. ``attempt()`` runs the
+    whole transaction once and has rolled it back when it raises, so running it again is safe;
+    ``is_busy(exc)`` tells whether an exception means "database is locked / busy". The policy runs
+    ``attempt`` again on busy errors with its own backoff and bound, re-raises any other exception
+    at once, returns ``attempt()``'s value, and after the bound raises
+    ``mcp_memory.errors.StorageError`` saying how long it waited and how to fix it. With no plugin
+    answering, the store runs each write once.
+    """
 
 
 @hookspec

@@ -16,7 +16,6 @@ from typing import Any, Iterable
 
 import sqlite_vec
 
-from mcp_memory.config import WAL_DEFAULT_PRAGMAS
 from mcp_memory.errors import StorageError
 from mcp_memory.logging import get_logger
 
@@ -141,8 +140,8 @@ def connect(path: Path) -> tuple[Any, str]:
 
 
 def apply_pragmas(conn: Any, pragmas: Iterable[tuple[str, str]]) -> None:
-    """Apply the WAL defaults, then ``pragmas`` (the user's, already validated) on top."""
-    for name, value in (*WAL_DEFAULT_PRAGMAS, *pragmas):
+    """Apply ``pragmas`` (already validated). The WAL policy itself belongs to the ``wal`` plugin."""
+    for name, value in pragmas:
         if not _PRAGMA_NAME.match(name) or not _PRAGMA_VALUE.match(value):
             raise StorageError(f"refusing malformed pragma {name}={value}")
         row = conn.execute(f"PRAGMA {name}={value}").fetchone()

@@ -13,16 +13,27 @@ from functools import partial
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Sequence
 
-from mcp_memory.config import WAL_DEFAULT_PRAGMAS, Settings
+from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.logging import get_logger
 from mcp_memory.models import Memory, QueryResult, Vector
+from mcp_memory.plugins import get_plugin_manager
 from mcp_memory.protocols import EmbeddingInfo
 
 from . import queries, schema
 from .connection import apply_pragmas, connect, driver_module, storage_error
 
 log = get_logger(__name__)
+
+
+def _run_once(attempt: Callable[[], Any], is_busy: Callable[[BaseException], bool]) -> Any:
+    """The write policy without the ``wal`` plugin: no retry."""
+    return attempt()
+
+
+def _setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
+    with queries.transaction(conn):
+        return schema.setup(conn, path, embedding)
 
 
 def _size_mb(path: Path) -> float:
@@ -43,9 +54,11 @@ class SqliteVecStorage:
     def __init__(self, settings: Settings | None = None, location: str | os.PathLike[str] | None = None):
         settings = settings or Settings()
         self.path = Path(location if location is not None else settings.sqlite_path).expanduser()
+        self.settings = settings
         self.pragmas = tuple(settings.sqlite_pragmas)
         self.driver: str | None = None
-        self._busy_ms = int(dict((*WAL_DEFAULT_PRAGMAS, *self.pragmas))["busy_timeout"])
+        self._busy_ms: int | None = None
+        self._retry: Callable[..., Any] = _run_once
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Any = None
         self._errors: tuple[type[BaseException], ...] = ()
@@ -59,6 +72,23 @@ class SqliteVecStorage:
         except self._errors as exc:
             raise storage_error(exc, self.path, self._busy_ms) from exc
 
+    def _is_busy(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._errors) and any(w in str(exc).lower() for w in ("locked", "busy"))
+
+    def _retrying(self, conn: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run one write transaction under the retry policy (rolled back before each new try)."""
+        def attempt() -> Any:
+            try:
+                return fn(conn, *args)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return self._retry(attempt, self._is_busy)
+
+    async def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await self._call(self._retrying, fn, *args)
+
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._conn is None or self._executor is None:
             state = "closed" if self._closed else "not initialised (call initialize() first)"
@@ -70,11 +100,11 @@ class SqliteVecStorage:
     def _open(self, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
         conn, driver = connect(self.path)
         errors = (driver_module(driver).Error,)
+        self._errors = errors
         try:
             schema.check_existing(conn, self.path)
-            apply_pragmas(conn, self.pragmas)
-            with queries.transaction(conn):
-                info = schema.setup(conn, self.path, embedding)
+            self._configure(conn)
+            info = self._retrying(conn, _setup, self.path, embedding)
         except errors as exc:
             conn.close()
             raise storage_error(exc, self.path, self._busy_ms) from exc
@@ -83,6 +113,16 @@ class SqliteVecStorage:
             raise
         self._conn, self.driver, self._errors = conn, driver, errors
         return info
+
+    def _configure(self, conn: Any) -> None:
+        """Connection policy from plugins (``wal``); without one, SQLite defaults plus the user's pragmas."""
+        hook = get_plugin_manager(self.settings).hook
+        if hook.memory_configure_sqlite.get_hookimpls():
+            hook.memory_configure_sqlite(connection=conn, settings=self.settings)
+        else:
+            apply_pragmas(conn, self.pragmas)
+        self._retry = hook.memory_sqlite_write_retry(settings=self.settings) or _run_once
+        self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
 
     async def initialize(self, embedding: EmbeddingInfo | None) -> None:
         if self._closed:
@@ -134,23 +174,23 @@ class SqliteVecStorage:
         return self._embedding is not None
 
     async def store(self, memory: Memory, embedding: Vector) -> bool:
-        [stored] = await self._call(queries.insert_many, [(memory, embedding)], self._info())
+        [stored] = await self._write(queries.insert_many, [(memory, embedding)], self._info())
         return stored
 
     async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
         if not items:
             return []
-        return await self._call(queries.insert_many, list(items), self._info())
+        return await self._write(queries.insert_many, list(items), self._info())
 
     async def delete(self, content_hash: str) -> bool:
-        return await self._call(queries.delete_hash, content_hash, self._has_vectors)
+        return await self._write(queries.delete_hash, content_hash, self._has_vectors)
 
     async def delete_by_tag(self, tags: Sequence[str]) -> int:
-        return await self._call(queries.delete_tags, list(tags), self._has_vectors)
+        return await self._write(queries.delete_tags, list(tags), self._has_vectors)
 
     async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
                                      metadata: dict[str, Any], updated_at: float) -> bool:
-        return await self._call(queries.update, content_hash, list(tags), memory_type, metadata, updated_at)
+        return await self._write(queries.update, content_hash, list(tags), memory_type, metadata, updated_at)
 
     # -- reads -------------------------------------------------------------------------------
     async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
@@ -195,7 +235,7 @@ class SqliteVecStorage:
     def _stats_sync(self, conn: Any) -> dict[str, Any]:
         meta = schema.read_meta(conn)
         one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-        return {
+        stats = {
             "backend": self.backend_name,
             "total_memories": one("SELECT COUNT(*) FROM memories"),
             "unique_tags": one("SELECT COUNT(DISTINCT tag) FROM memory_tags"),
@@ -209,6 +249,10 @@ class SqliteVecStorage:
             "journal_mode": one("PRAGMA journal_mode"),
             "database_path": str(self.path),
         }
+        if str(stats["journal_mode"]).lower() != "wal":
+            stats["warning"] = (f"WAL is off (journal_mode={stats['journal_mode']}): several processes writing "
+                                "at once may get 'database is locked'; install mcp-memory-wal")
+        return stats
 
     async def get_stats(self) -> dict[str, Any]:
         return await self._call(self._stats_sync)
