@@ -1,0 +1,21 @@
+"""Entry point of the plugin: registers the ``chroma`` store (chromadb itself loads on first use)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mcp_memory import hookimpl
+
+NAME = "chroma"
+
+
+def create_storage(settings: Any, location: str | None = None) -> Any:
+    """Factory called by the core: an uninitialised ``ChromaStorage`` (no I/O here)."""
+    from .storage import ChromaStorage
+
+    return ChromaStorage(settings, location=location)
+
+
+@hookimpl
+def memory_register_storage(register: Callable[..., None]) -> None:
+    register(NAME, create_storage)

@@ -1,0 +1,61 @@
+"""A real Chroma server (`chroma run`) for the tests that need one, started once per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chroma_cli() -> str:
+    path = Path(sys.executable).parent / "chroma"
+    if not path.exists():
+        pytest.skip(f"the chroma CLI is not installed next to {sys.executable}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """Start `chroma run` on a free loopback port, wait for its heartbeat, yield (host, port)."""
+    data = tmp_path_factory.mktemp("chroma_server")
+    port = free_port()
+    log = open(data / "server.log", "wb")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen([chroma_cli(), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {proc.returncode}: {(data / 'server.log').read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not answer {url} within 60 s")
+            time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
