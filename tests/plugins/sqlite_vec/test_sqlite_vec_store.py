@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import sqlean
 
+from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory
@@ -139,13 +140,26 @@ async def pragma(store: SqliteVecStorage, name: str):
     return await store._call(lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0])
 
 
-async def test_wal_defaults_are_applied(db):
+@pytest.fixture
+def only_plugins(monkeypatch):
+    """Make the process-wide plugin manager load only the named plugins (restored after the test)."""
+    def use(*names: str) -> plugins.PluginManager:
+        pm = plugins.PluginManager(Settings(plugins_allowed=frozenset(names)))
+        monkeypatch.setattr(plugins, "_default", pm)
+        return pm
+    return use
+
+
+async def test_wal_defaults_are_applied(db, only_plugins):
+    pytest.importorskip("mcp_memory_wal", reason="the WAL connection policy comes with mcp-memory-wal")
+    only_plugins("sqlite_vec", "wal")
     store = await open_store(db)
     try:
         assert await pragma(store, "journal_mode") == "wal"
         assert await pragma(store, "busy_timeout") == 5000
         assert await pragma(store, "synchronous") == 1  # NORMAL
-        assert (await store.get_stats())["journal_mode"] == "wal"
+        stats = await store.get_stats()
+        assert stats["journal_mode"] == "wal" and "warning" not in stats
     finally:
         await store.close()
     conn = raw(db)
@@ -153,12 +167,25 @@ async def test_wal_defaults_are_applied(db):
     conn.close()
 
 
-async def test_user_pragmas_override_the_defaults(db):
+async def test_user_pragmas_override_the_defaults(db, only_plugins):
+    pytest.importorskip("mcp_memory_wal", reason="the WAL connection policy comes with mcp-memory-wal")
+    only_plugins("sqlite_vec", "wal")
     store = await open_store(db, sqlite_pragmas=(("busy_timeout", "12345"), ("cache_size", "-4000")))
     try:
         assert await pragma(store, "busy_timeout") == 12345
         assert await pragma(store, "cache_size") == -4000
         assert await pragma(store, "journal_mode") == "wal"
+    finally:
+        await store.close()
+
+
+async def test_without_policy_plugin_user_pragmas_apply_and_stats_warn(db, only_plugins):
+    only_plugins("sqlite_vec")
+    store = await open_store(db, sqlite_pragmas=(("busy_timeout", "12345"),))
+    try:
+        assert await pragma(store, "busy_timeout") == 12345
+        stats = await store.get_stats()
+        assert stats["journal_mode"] == "delete" and "WAL is off" in stats["warning"]
     finally:
         await store.close()
 
@@ -313,7 +340,8 @@ async def test_sql_injection_tag_is_plain_data(db):
     conn.close()
 
 
-async def test_locked_database_gives_clear_storage_error(db):
+async def test_locked_database_gives_clear_storage_error(db, only_plugins):
+    only_plugins("sqlite_vec")  # the store's own error, without the wal plugin's retries
     store = await open_store(db, sqlite_pragmas=(("busy_timeout", "100"),))
     other = raw(db)
     other.execute("BEGIN IMMEDIATE")
@@ -453,6 +481,7 @@ async def test_real_model_finds_the_paraphrased_fact(tmp_path, minilm, question,
 
 WRITER = """
 import sys, anyio, numpy as np
+from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import EmbeddingInfo
