@@ -340,7 +340,7 @@ class MemoryService:
     async def _similarities(self, vector: Vector, memories: list[Memory]) -> list[float]:
         """Cosine relevance of each memory to ``vector`` (re-embeds the few in-range memories)."""
         embedded = await self._embed([m.content for m in memories])
-        return [max(0.0, min(1.0, sum(a * b for a, b in zip(vector, e)))) for e in embedded]
+        return [max(0.0, min(1.0, float(sum(a * b for a, b in zip(vector, e))))) for e in embedded]
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None) -> list[Memory]:
         clean = normalize_tags(tags)

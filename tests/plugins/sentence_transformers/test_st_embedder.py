@@ -182,3 +182,20 @@ async def test_service_retrieves_by_meaning(embedder):
     results = await service.retrieve("a kitten resting on a rug", n_results=3)
     assert [r.memory.content for r in results][0] == "The cat sat on the mat."
     assert results[0].relevance_score > results[1].relevance_score
+
+
+@pytest.mark.anyio
+async def test_time_aware_recall_scores_are_plain_floats(embedder):
+    """recall re-embeds in-range memories; its scores must serialise to JSON (numpy floats do not)."""
+    import json
+
+    from mcp_memory.service import MemoryService
+    from mcp_memory.testing import InMemoryStorage
+
+    service = MemoryService(InMemoryStorage(), embedder, Settings())
+    await service.initialize()
+    for text in ["The cat sat on the mat.", "Quarterly revenue grew by ten percent."]:
+        await service.store(text)
+    recalled = await service.recall("a kitten resting on a rug today", n_results=2)
+    assert recalled.results[0].memory.content == "The cat sat on the mat."
+    json.dumps([r.relevance_score for r in recalled.results])
