@@ -33,7 +33,7 @@ def test_default_model_resolves_to_the_bundled_copy(name):
     source = resolve_model(name)
     assert source.bundled and source.local_dir == BUNDLED
     embedder = SentenceTransformerEmbedder(Settings(embedding_model=name))
-    assert embedder.model_name == name  # the stable configured name, never the bundled path
+    assert embedder.model_name == "all-MiniLM-L6-v2"  # one stable name, never the bundled path
     assert str(BUNDLED) not in embedder.model_name
     assert embedder.dimension == 384 and not embedder.loaded
 
@@ -125,3 +125,12 @@ def test_unknown_layouts_give_none(tmp_path, files):
 def test_hub_model_not_cached_has_no_file_dimension():
     embedder = SentenceTransformerEmbedder(Settings(embedding_model="no-such-org/no-such-model-zz9"))
     assert embedder._dimension is None and not embedder.loaded  # reading .dimension would load it
+
+
+def test_both_spellings_of_the_default_are_recorded_alike():
+    from mcp_memory.config import Settings
+    from mcp_memory_sentence_transformers.embedder import SentenceTransformerEmbedder
+
+    names = {SentenceTransformerEmbedder(Settings(embedding_model=n)).model_name
+             for n in ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")}
+    assert names == {"all-MiniLM-L6-v2"}

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from mcp_memory.errors import EmbeddingError, InvalidInputError
 from mcp_memory.logging import get_logger
 
-from .model_files import DEFAULT_MODEL, ModelSource, cached_hub_dir, dimension_from_files, resolve_model
+from .model_files import DEFAULT_ALIASES, DEFAULT_MODEL, ModelSource, cached_hub_dir, dimension_from_files, resolve_model
 
 BATCH_SIZE = 64
 
@@ -24,14 +24,15 @@ log = get_logger(__name__)
 class SentenceTransformerEmbedder:
     """Embeds texts with a sentence-transformers model into L2-normalised float32 vectors.
 
-    ``model_name`` is the configured name (never the resolved path), so stores record a stable name.
+    ``model_name`` is the configured name (never the resolved path), so stores record a stable name;
+    both spellings of the default model are recorded as ``all-MiniLM-L6-v2``.
     ``dimension`` is read from the model files; only for a hub model that is neither bundled nor in
     the local Hugging Face cache does reading it load the model (and so need the network once).
     """
 
     def __init__(self, settings: Any = None):
         name = (getattr(settings, "embedding_model", None) or DEFAULT_MODEL).strip()
-        self.model_name = name
+        self.model_name = DEFAULT_MODEL if name in DEFAULT_ALIASES else name
         self._source: ModelSource = resolve_model(name)
         self._files_dir = self._source.local_dir or cached_hub_dir(name)
         self._dimension = dimension_from_files(self._files_dir) if self._files_dir else None
