@@ -1,0 +1,206 @@
+"""RemoteMemoryService: the MemoryService interface over the REST API (coordination mode ``http_client``).
+
+All memory logic runs once, on the server; this process loads no store and no embedding model.
+Error answers come back as the same ``mcp_memory.errors`` classes the server raised.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import httpx2
+
+from mcp_memory.config import Settings
+from mcp_memory.errors import InvalidInputError, StorageError
+from mcp_memory.models import Memory, QueryResult
+from mcp_memory.service import NewMemory, Page, RecallResult, StoreResult
+
+from .wire import to_exception
+
+HTTP_CLIENT = "http_client"
+_MISSING: Any = object()
+
+
+class ServerUnavailable(StorageError):
+    """The memory server cannot be reached. ``sent`` is True when the request may have arrived."""
+
+    def __init__(self, message: str, sent: bool):
+        super().__init__(message)
+        self.sent = sent
+
+
+def client_host(host: str) -> str:
+    """Where a client connects when the server listens on ``host`` (a wildcard means this machine)."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+
+
+def base_url(settings: Settings) -> str:
+    host = client_host(settings.http_host)
+    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.http_port}"
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+
+
+def _hash(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("content_hash must be a non-empty string")
+    return quote(value.strip(), safe="")
+
+
+def _memory(data: dict[str, Any]) -> Memory:
+    return Memory.from_dict(data)
+
+
+def _scored(items: list[dict[str, Any]]) -> list[QueryResult]:
+    return [QueryResult(_memory(r["memory"]), float(r["relevance_score"])) for r in items]
+
+
+def _stored(data: dict[str, Any]) -> StoreResult:
+    return StoreResult(_memory(data["memory"]), duplicate=bool(data["duplicate"]))
+
+
+def _new(item: NewMemory) -> dict[str, Any]:
+    return {"content": item.content, "tags": item.tags, "memory_type": item.memory_type,
+            "metadata": item.metadata, "created_at": item.created_at}
+
+
+class RemoteMemoryService:
+    """Same public async methods as MemoryService (those the MCP tools use), over HTTP."""
+
+    coordination_mode = HTTP_CLIENT
+    embedder = None
+
+    def __init__(self, settings: Settings, url: str | None = None, transport: Any = None):
+        self.settings = settings
+        self.url = url or base_url(settings)
+        self._client = httpx2.AsyncClient(
+            base_url=self.url, headers=auth_headers(settings), transport=transport,
+            # connect fast (a dead server is noticed at once); embedding a big batch may take a while
+            timeout=httpx2.Timeout(connect=3.0, read=300.0, write=60.0, pool=30.0),
+        )
+
+    async def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        try:
+            content = None if body is None else json.dumps(body, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"arguments are not valid JSON: {exc}") from None
+        headers = {"content-type": "application/json"} if content is not None else None
+        try:
+            response = await self._client.request(method, path, content=content, params=params, headers=headers)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+            raise ServerUnavailable(f"the memory server at {self.url} is not reachable ({exc})", sent=False) from exc
+        except (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError) as exc:
+            raise ServerUnavailable(f"the memory server at {self.url} dropped the connection ({exc})",
+                                    sent=True) from exc
+        except RuntimeError as exc:  # this client was closed (replaced after a failover): nothing was sent
+            raise ServerUnavailable(f"the connection to {self.url} is closed ({exc})", sent=False) from exc
+        except httpx2.TimeoutException as exc:
+            raise StorageError(f"the memory server at {self.url} did not answer in time ({type(exc).__name__}); "
+                               "it may be overloaded: retry, or check its log") from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = {"detail": response.text[:200]}
+        if response.status_code >= 400:
+            raise to_exception(response.status_code, data)
+        return data
+
+    # -- writes ----------------------------------------------------------------------------------
+    async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
+                    created_at: Any = None) -> StoreResult:
+        body = _new(NewMemory(content, tags, memory_type, metadata, created_at))
+        return _stored(await self._request("POST", "/api/memories", body))
+
+    async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
+        body = {"memories": [_new(item) for item in items]}
+        return [_stored(r) for r in (await self._request("POST", "/api/memories/batch", body))["results"]]
+
+    async def delete(self, content_hash: Any) -> None:
+        await self._request("DELETE", f"/api/memories/{_hash(content_hash)}")
+
+    async def delete_by_tag(self, tags: Any) -> int:
+        return int((await self._request("POST", "/api/memories/delete-by-tag", {"tags": tags}))["deleted"])
+
+    async def update_metadata(self, content_hash: Any, tags: Any = _MISSING, memory_type: Any = _MISSING,
+                              metadata: Any = _MISSING, merge_metadata: bool = True) -> Memory:
+        body: dict[str, Any] = {"merge_metadata": merge_metadata}
+        for name, value in (("tags", tags), ("memory_type", memory_type), ("metadata", metadata)):
+            if value is not _MISSING:
+                body[name] = value
+        return _memory(await self._request("PATCH", f"/api/memories/{_hash(content_hash)}", body))
+
+    async def cleanup_duplicates(self) -> int:
+        return int((await self._request("POST", "/api/memories/cleanup-duplicates"))["removed"])
+
+    # -- reads -----------------------------------------------------------------------------------
+    async def get(self, content_hash: Any) -> Memory:
+        return _memory(await self._request("GET", f"/api/memories/{_hash(content_hash)}"))
+
+    async def exact_match(self, content: Any) -> Memory | None:
+        found = (await self._request("POST", "/api/search/exact", {"content": content}))["memory"]
+        return _memory(found) if found else None
+
+    async def retrieve(self, query: Any, n_results: Any = 5, tags: Any = None, memory_type: Any = None,
+                       min_relevance: Any = 0.0) -> list[QueryResult]:
+        body = {"query": query, "n_results": n_results, "tags": tags, "memory_type": memory_type,
+                "min_relevance": min_relevance}
+        return _scored((await self._request("POST", "/api/search", body))["results"])
+
+    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None) -> RecallResult:
+        body = {"query": query, "n_results": n_results, "now": now.timestamp() if now else None}
+        data = await self._request("POST", "/api/recall", body)
+        return RecallResult(_scored(data["results"]), data["start"], data["end"], data["time_expression"],
+                            data["semantic_query"])
+
+    async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None) -> list[Memory]:
+        body = {"tags": tags, "match_all": match_all, "limit": limit}
+        return [_memory(m) for m in (await self._request("POST", "/api/search/by-tag", body))["memories"]]
+
+    async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None) -> list[Memory]:
+        body = {"start": start, "end": end, "limit": limit}
+        return [_memory(m) for m in (await self._request("POST", "/api/search/by-time", body))["memories"]]
+
+    async def list_memories(self, page: Any = 1, page_size: Any = 10, tag: Any = None,
+                            memory_type: Any = None) -> Page:
+        params: dict[str, Any] = {"page": page, "page_size": page_size}
+        if tag:
+            params["tag"] = tag if isinstance(tag, str) else ",".join(tag)
+        if memory_type is not None:
+            params["memory_type"] = memory_type
+        data = await self._request("GET", "/api/memories", params=params)
+        return Page([_memory(m) for m in data["memories"]], data["page"], data["page_size"], data["total"])
+
+    async def all_tags(self) -> list[tuple[str, int]]:
+        return [(t["tag"], int(t["count"])) for t in (await self._request("GET", "/api/tags"))["tags"]]
+
+    async def count(self) -> int:
+        return (await self.list_memories(page=1, page_size=1)).total
+
+    async def stats(self) -> dict[str, Any]:
+        stats = await self._request("GET", "/api/stats")
+        stats.update(coordination_mode=HTTP_CLIENT, http_server=self.url)
+        return stats
+
+    async def health(self) -> dict[str, Any]:
+        """The server's health, seen from here: this process is an ``http_client`` of it."""
+        report = await self._request("GET", "/api/health/detailed")
+        storage = report.get("storage") if isinstance(report.get("storage"), dict) else {}
+        report["storage"] = {**storage, "coordination_mode": HTTP_CLIENT, "http_server": self.url,
+                             "server_coordination_mode": report.get("coordination_mode")}
+        report["coordination_mode"] = HTTP_CLIENT
+        return report
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> "RemoteMemoryService":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+

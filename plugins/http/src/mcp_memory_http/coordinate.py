@@ -1,0 +1,122 @@
+"""Detection: use a server of ours if one answers, else become the server (auto-start), else go direct."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx2
+
+from mcp_memory.config import Settings
+from mcp_memory.coordination import DIRECT, Coordination
+from mcp_memory.errors import MemoryServiceError
+from mcp_memory.logging import get_logger
+
+from . import SERVICE_NAME
+from .auth import check_bind
+from .client import HTTP_CLIENT, RemoteMemoryService, auth_headers, base_url
+from .failover import FailoverService
+from .server import HTTP_SERVER, bind_socket, serve_in_background
+
+log = get_logger(__name__)
+
+PROBE_TIMEOUT = 1.0
+RACE_WAIT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What answers on host:port: ``ours`` (usable), ``locked`` (ours, key refused), ``other``, ``none``."""
+
+    state: str
+    detail: str
+
+
+def probe(settings: Settings, timeout: float = PROBE_TIMEOUT) -> Probe:
+    """GET /api/health with a short timeout and check that it is an mcp-memory server."""
+    url = base_url(settings)
+    try:
+        response = httpx2.get(f"{url}/api/health", headers=auth_headers(settings), timeout=timeout)
+    except httpx2.TransportError as exc:
+        return Probe("none", f"nothing answers on {url} ({type(exc).__name__})")
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code != 200 or not isinstance(data, dict) or data.get("service") != SERVICE_NAME:
+        return Probe("other", f"{url} answers, but it is not an mcp-memory server (HTTP {response.status_code})")
+    version = data.get("version", "?")
+    if data.get("auth_required") and "coordination_mode" not in data:
+        why = "a wrong MCP_API_KEY" if settings.api_key else "no MCP_API_KEY"
+        return Probe("locked", f"the mcp-memory server {version} at {url} requires an API key and this process has "
+                               f"{why}; set the server's MCP_API_KEY here to use it")
+    return Probe("ours", f"an mcp-memory server {version} answers on {url}")
+
+
+def port_free(host: str, port: int) -> bool:
+    try:
+        bind_socket(host, port).close()
+    except OSError:
+        return False
+    return True
+
+
+def decide(settings: Settings, open_direct: Callable[[], Any]) -> Coordination:
+    """The coordination answer of the http plugin (see the module docstring)."""
+    if not settings.http_enabled:
+        return Coordination(DIRECT, "HTTP coordination is disabled (MCP_HTTP_ENABLED=false): opening the store "
+                                    "directly", open_direct)
+    found = probe(settings)
+    if found.state == "ours":
+        return Coordination(HTTP_CLIENT, f"{found.detail}: using it as a client", _client_opener(settings))
+    if found.state in ("other", "locked"):
+        return Coordination(DIRECT, f"{found.detail}: opening the store directly", open_direct)
+    address = f"{settings.http_host}:{settings.http_port}"
+    if not settings.http_auto_start:
+        return Coordination(DIRECT, f"{found.detail} and MCP_MEMORY_HTTP_AUTO_START is off: opening the store "
+                                    "directly", open_direct)
+    try:
+        check_bind(settings.http_host, settings.api_key)
+    except MemoryServiceError as exc:
+        return Coordination(DIRECT, f"auto-start refused: {exc}; opening the store directly", open_direct)
+    if not port_free(settings.http_host, settings.http_port):
+        return Coordination(DIRECT, f"{found.detail} but the port {address} is taken by another program: opening "
+                                    "the store directly (choose a free MCP_HTTP_PORT to share it)", open_direct)
+    return Coordination(HTTP_SERVER, f"{found.detail}, the port is free and MCP_MEMORY_HTTP_AUTO_START is on: "
+                                     f"this process serves HTTP on {address} for other clients",
+                        _server_opener(settings, open_direct))
+
+
+def _client_opener(settings: Settings) -> Callable[[], Any]:
+    async def open_client() -> Any:
+        return FailoverService(RemoteMemoryService(settings), settings)
+    return open_client
+
+
+def _server_opener(settings: Settings, open_direct: Callable[[], Any]) -> Callable[[], Any]:
+    async def open_server() -> Any:
+        try:
+            sock = bind_socket(settings.http_host, settings.http_port)
+        except OSError:
+            return await _after_lost_race(settings, open_direct)
+        return await serve_in_background(settings, sock)
+    return open_server
+
+
+async def _after_lost_race(settings: Settings, open_direct: Callable[[], Any]) -> Any:
+    """Another process took the port between detection and bind: wait for it to answer, else go direct."""
+    deadline = time.monotonic() + RACE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        found = await asyncio.to_thread(probe, settings, 0.5)
+        if found.state == "ours":
+            log.info("another process became the server first: using it as a client", detail=found.detail)
+            return FailoverService(RemoteMemoryService(settings), settings)
+        if found.state != "none":
+            break
+        await asyncio.sleep(0.1)
+    log.warning("the HTTP port was taken and no mcp-memory server answers there: opening the store directly",
+                address=f"{settings.http_host}:{settings.http_port}")
+    return await open_direct()

@@ -1,0 +1,170 @@
+"""Running the app on uvicorn: in the foreground (``memory http``) or as a task of a ``memory`` process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from typing import Any, Iterator
+
+import uvicorn
+
+from mcp_memory.config import Settings
+from mcp_memory.coordination import direct_opener
+from mcp_memory.errors import ConfigError
+from mcp_memory.logging import get_logger
+
+from .app import create_app
+from .auth import check_bind
+from .events import EventBus, PublishingService
+
+log = get_logger(__name__)
+
+HTTP_SERVER = "http_server"
+GRACEFUL_SECONDS = 3
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen now, so that of several processes racing for the port exactly one wins."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if sys.platform != "win32":  # allow TIME_WAIT reuse; never a second listener (not SO_REUSEPORT)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def port_in_use_error(host: str, port: int, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another program (or another memory server: "
+        "check with 'memory coordination') holds the port; stop it or choose another with --port / MCP_HTTP_PORT"
+    )
+
+
+def _config(app: Any, settings: Settings) -> uvicorn.Config:
+    # log_config=None: uvicorn logs through the root logger that mcp_memory sends to stderr.
+    return uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                          timeout_graceful_shutdown=GRACEFUL_SECONDS,
+                          log_level=settings.log_level.lower())
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its host process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class BackgroundServer:
+    """The HTTP server as an asyncio task of this process (coordination mode ``http_server``)."""
+
+    def __init__(self, service: Any, settings: Settings, sock: socket.socket):
+        self.bus = EventBus()
+        self.service = PublishingService(service, self.bus)
+        self.settings = settings
+        self.sock = sock
+        self.server = _QuietServer(_config(create_app(self.service, settings), settings))
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve(sockets=[self.sock]))
+        while not self.server.started and not self.task.done():
+            await asyncio.sleep(0.01)
+        if self.task.done():
+            self.task.result()  # raises what went wrong
+            raise ConfigError("the HTTP server stopped right after starting; see the log above")
+        host, port = self.sock.getsockname()[:2]
+        log.info("serving HTTP for other clients", url=f"http://{host}:{port}", mode=HTTP_SERVER)
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.bus.close()
+        self.server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), GRACEFUL_SECONDS + 2)
+        except asyncio.TimeoutError:
+            self.server.force_exit = True
+            await self.task
+        finally:
+            self.sock.close()
+            self.task = None
+
+
+class ServingService:
+    """The local service of an ``http_server`` process; closing it stops the HTTP server first."""
+
+    def __init__(self, server: BackgroundServer):
+        self._server = server
+        self._service = server.service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    async def close(self) -> None:
+        try:
+            await self._server.stop()
+        finally:
+            await self._service.close()
+
+
+async def serve_in_background(settings: Settings, sock: socket.socket) -> ServingService:
+    """Open the store in this process and serve it over HTTP from a task; return the local service."""
+    service = await direct_opener(settings, HTTP_SERVER)()
+    server = BackgroundServer(service, settings, sock)
+    try:
+        await server.start()
+    except BaseException:
+        sock.close()
+        await service.close()
+        raise
+    return ServingService(server)
+
+
+def _stop_on_signals(server: uvicorn.Server) -> None:
+    """SIGINT/SIGTERM end the serve loop gracefully, so that the store is closed (WAL checkpointed)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.force_exit = server.should_exit  # a second signal: stop waiting for open connections
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl+C still interrupts
+            loop.add_signal_handler(sig, stop)
+
+
+def run_foreground(settings: Settings) -> int:
+    """``memory http``: serve until SIGINT/SIGTERM, then close the store."""
+    host, port = settings.http_host, settings.http_port
+    check_bind(host, settings.api_key)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise port_in_use_error(host, port, exc) from None
+
+    async def main() -> None:
+        service = await direct_opener(settings, HTTP_SERVER)()
+        try:
+            app = create_app(service, settings)
+            log.info("memory HTTP server listening", url=f"http://{host}:{port}", api=f"http://{host}:{port}/docs",
+                     mcp=f"http://{host}:{port}/mcp", api_key_required=bool(settings.api_key))
+            server = _QuietServer(_config(app, settings))
+            _stop_on_signals(server)
+            await server.serve(sockets=[sock])
+            log.info("memory HTTP server stopped")
+        finally:
+            await service.close()
+            sock.close()
+
+    asyncio.run(main())
+    return 0
