@@ -297,8 +297,8 @@ def test_exit_while_the_model_is_still_warming_up(raw_server):
     assert code == 0 and rest == ""
 
 
-@pytest.mark.parametrize("warmup", ["true", "false"])
-def test_startup_times(raw_server, warmup):
+@pytest.mark.parametrize("warmup, ask_after_warmup", [("true", False), ("false", False), ("true", True)])
+def test_startup_times(raw_server, tmp_path, warmup, ask_after_warmup):
     """Measures (prints, never asserts on time) start -> tools/list and start -> first retrieve_memory."""
     server = raw_server(MCP_MEMORY_WARMUP=warmup)
     initialized = server.initialize()
@@ -306,10 +306,18 @@ def test_startup_times(raw_server, warmup):
     assert len(response["result"]["tools"]) == 11
     if warmup == "false":  # nothing has asked for the model yet: torch is not loaded
         assert torch_loaded(server.proc.pid) in (False, None)
+    if ask_after_warmup:  # the user's first question comes once the background warm-up is done
+        log = tmp_path / "stderr0.log"
+        deadline = time.monotonic() + 120
+        while "embedding model loaded" not in log.read_text():
+            assert time.monotonic() < deadline and server.proc.poll() is None
+            time.sleep(0.05)
+    asked = time.perf_counter() - server.started
     result, retrieved = server.call_tool("retrieve_memory", query="what does the user like to drink?")
     assert result["isError"] is False and result["structuredContent"]["results"] == []
     assert torch_loaded(server.proc.pid) in (True, None)
-    print(f"\n[startup, warm-up {warmup}] initialize {initialized:.2f} s, tools/list {listed:.2f} s, "
-          f"first retrieve_memory {retrieved:.2f} s after process start")
+    print(f"\n[startup, warm-up {warmup}{', asked after warm-up' if ask_after_warmup else ''}] "
+          f"initialize {initialized:.2f} s, tools/list {listed:.2f} s, first retrieve_memory {retrieved:.2f} s "
+          f"after process start ({retrieved - asked:.2f} s after it was sent)")
     code, _ = server.close_stdin_and_wait()
     assert code == 0
