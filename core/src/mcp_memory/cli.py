@@ -297,6 +297,9 @@ def build_parser(plugin_commands: dict[str, Any] | None = None) -> argparse.Argu
     p = add("export", cmd_export, "export every memory to JSONL")
     p.add_argument("file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .cli_maintenance import add_commands
+
+    add_commands(add)  # migrate, backup, restore, verify, optimize
 
     for name, (help_text, configure, run) in sorted((plugin_commands or {}).items()):
         if name in sub.choices:

@@ -31,6 +31,7 @@ def test_parse_remote_forms():
     remote = Settings(chroma_host="db.local", chroma_port=8123)
     assert parse_remote(None, remote) == ("db.local", 8123, False)
     assert parse_remote("other:9001", remote) == ("other", 9001, False)
+    assert parse_remote("/explicit/dir", remote) is None
 
 
 def test_plugin_registers_chroma_store():

@@ -33,7 +33,8 @@ def parse_remote(location: str | None, settings: Any) -> tuple[str, int, bool] |
     """(host, port, ssl) when this store talks to a Chroma server, None for a local directory.
 
     A server is used when ``location`` is an ``http(s)://host:port`` URL, or when
-    ``MCP_MEMORY_CHROMA_HOST`` is set (``location`` may then be ``host:port``).
+    ``MCP_MEMORY_CHROMA_HOST`` is set and ``location`` is empty or ``host:port``; any other
+    ``location`` is a local directory.
     """
     if location and location.startswith(("http://", "https://")):
         ssl = location.startswith("https://")
@@ -47,8 +48,7 @@ def parse_remote(location: str | None, settings: Any) -> tuple[str, int, bool] |
         return None
     if location:
         match = _HOST_PORT.match(location)
-        if match:
-            return match["host"].strip("[]"), int(match["port"]), False
+        return (match["host"].strip("[]"), int(match["port"]), False) if match else None
     return host, int(getattr(settings, "chroma_port", 8000)), False
 
 

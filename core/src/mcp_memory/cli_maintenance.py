@@ -1,0 +1,139 @@
+"""CLI commands for operators: ``migrate``, ``backup``, ``restore``, ``verify`` and ``optimize``.
+
+``cli.py`` registers them through ``add_commands(add)``; each handler is ``(args, settings) -> exit code``.
+Results go to stdout (``--json`` for machines), progress bars and logs to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any, Callable
+
+from .config import Settings
+from .migration import MigrationReport
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _where(name: str, location: str | None) -> str:
+    return f"{name} ({location})" if location else name
+
+
+def report_text(report: MigrationReport) -> str:
+    """The human summary of a migration, backup or restore."""
+    model = " (no vectors recorded)" if report.source == "mcp-memory-service" else ""
+    lines = [f"source: {_where(report.source, report.source_location)}: {report.source_count} memories{model}"]
+    if report.dry_run:
+        lines.append(f"dry run: would copy up to {report.source_count} memories into "
+                     f"{_where(report.target, report.target_location)}; nothing was written")
+        return "\n".join(lines)
+    if report.backup_path:
+        lines.append(f"backup: {report.backup_count} memories written to {report.backup_path}")
+    lines.append(f"target: {_where(report.target, report.target_location)}")
+    if report.target == "json":
+        lines.append(f"wrote {report.copied} memories")
+    else:
+        lines.append(f"copied {report.copied}, already present {report.already_present}; vectors: "
+                     f"{report.copied - report.embedded} taken from the source, {report.embedded} embedded again")
+    for reason in report.skipped[:10]:
+        lines.append(f"skipped: {reason}")
+    if report.verified:
+        lines.append(f"verification OK: all {report.copied + report.already_present} source memories are in "
+                     f"the target (target holds {report.target_count})")
+    else:
+        missing = ", ".join(h[:12] for h in report.missing[:10])
+        lines.append(f"verification FAILED: source count {report.source_count}, read {report.records_read}, "
+                     f"skipped {len(report.skipped)}, missing from the target {len(report.missing)}"
+                     + (f": {missing}" if missing else ""))
+    lines.append(f"done in {report.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def _finish(args: argparse.Namespace, report: MigrationReport) -> int:
+    _emit(args, report.to_dict(), report_text(report))
+    return 0 if report.dry_run or report.verified else 1
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from .migration import migrate
+
+    report = asyncio.run(migrate(
+        settings, args.source, args.target or settings.storage_backend, args.source_path, args.target_path,
+        backup=args.backup, backup_path=args.backup_path, dry_run=args.dry_run, batch_size=args.batch_size,
+        quiet=args.quiet))
+    return _finish(args, report)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from .migration import backup_store
+
+    return _finish(args, asyncio.run(backup_store(settings, args.file, args.source, args.source_path, args.quiet)))
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from .migration import restore
+
+    return _finish(args, asyncio.run(restore(settings, args.file, args.target, args.target_path, args.quiet)))
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .maintenance import run_checks
+
+    checks = run_checks(settings, load_model=not args.no_model)
+    failed = [c for c in checks if not c.ok]
+    summary = "all checks passed" if not failed else f"{len(failed)} check(s) failed"
+    _emit(args, {"ok": not failed, "checks": [c.to_dict() for c in checks]},
+          "\n".join(c.line() for c in checks) + f"\n{summary}")
+    return 1 if failed else 0
+
+
+def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
+    from .cli import _run
+    from .maintenance import optimize
+
+    result = _run(optimize, settings, with_embedder=False)
+    store = result.get("store") or {}
+    actions = ", ".join(store.get("actions") or []) or store.get("note") or "nothing to do"
+    _emit(args, result, f"removed {result['duplicates_removed']} duplicate memories\n"
+                        f"store: {actions}\n"
+                        f"size: {result['size_before_mb']} MB -> {result['size_after_mb']} MB")
+    return 0
+
+
+def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Register the commands with ``cli.build_parser``'s ``add(name, handler, help)``."""
+    p = add("migrate", cmd_migrate, "copy every memory from one store or file into another, then verify")
+    p.add_argument("--from", dest="source", required=True,
+                   help="source: a backend (sqlite_vec, chroma, ...), json (a backup) or mcp-memory-service")
+    p.add_argument("--to", dest="target", help="target backend, or json for a backup file (default: the configured store)")
+    p.add_argument("--source-path", help="source file, directory or http://host:port (default: the backend's own)")
+    p.add_argument("--target-path", help="target file, directory or http://host:port (default: the backend's own)")
+    p.add_argument("--backup", action="store_true", help="write a JSON backup of the source first")
+    p.add_argument("--backup-path", help="where to write that backup (default: <data dir>/backups/<source>-<time>.json)")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be copied; write nothing")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("backup", cmd_backup, "write every memory of the configured store to a JSON backup file")
+    p.add_argument("file", help="the backup file to write, e.g. memories.json")
+    p.add_argument("--from", dest="source", help="backend to back up (default: the configured one)")
+    p.add_argument("--source-path", help="its file, directory or http://host:port")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("restore", cmd_restore, "load a JSON backup into the configured store (existing memories are kept)")
+    p.add_argument("file", help="a backup written by 'memory backup'")
+    p.add_argument("--to", dest="target", help="target backend (default: the configured one)")
+    p.add_argument("--target-path", help="its file, directory or http://host:port")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("verify", cmd_verify, "check Python, SQLite, sqlite-vec, plugins, embedder, database path and integrity")
+    p.add_argument("--no-model", action="store_true", help="do not load the embedding model")
+
+    add("optimize", cmd_optimize, "remove duplicate memories, then vacuum/reindex/analyze the store")

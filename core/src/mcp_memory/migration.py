@@ -1,0 +1,301 @@
+"""Generic copy between any two stores, JSON backups and restores, with a progress bar and a verification.
+
+A source is a store (any registered backend, opened with ``initialize(None)``, read only) or a migrator:
+the built-in ``json`` (our backup format) and ``mcp-memory-service`` (the reference service's files), or one
+registered by a plugin through ``memory_register_migrators``. A target is a store, or ``json`` (a backup).
+Writes go through ``MemoryService.store_prepared`` so the service stays the one place of logic.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from . import backup as backup_format
+from . import reference_import
+from .config import Settings
+from .errors import InvalidInputError
+from .logging import get_logger
+from .models import Memory, Vector
+from .progress import Progress
+
+log = get_logger(__name__)
+
+Batch = list[tuple[Memory, "Vector | None"]]
+JSON = "json"
+_REMOTE = re.compile(r"^(https?://|[A-Za-z0-9.\-]+:\d{1,5}$)")
+
+
+class _BackupSource:
+    """The ``json`` migrator: our backup format as a source."""
+
+    def __init__(self, location: str | None):
+        if not location:
+            raise InvalidInputError("give the backup file with --source-path (or: memory restore FILE.json)")
+        header, self.memories = backup_format.read_backup(Path(location).expanduser())
+        self.count = len(self.memories)
+        self.embedding_model = header.get("embedding_model")
+        self.embedding_dimension = header.get("embedding_dimension")
+
+    async def _batches(self, size: int = 256) -> AsyncIterator[Batch]:
+        for start in range(0, len(self.memories), size):
+            yield [(m, None) for m in self.memories[start:start + size]]
+
+    def __aiter__(self) -> AsyncIterator[Batch]:
+        return self._batches()
+
+
+#: Migrators the core ships: name -> open_source(location).
+BUILTIN_MIGRATORS: dict[str, Callable[[str | None], Any]] = {
+    JSON: _BackupSource,
+    reference_import.NAME: reference_import.open_source,
+}
+
+
+@dataclass
+class Source:
+    """An opened source: how many memories, which model made its vectors, and fresh batch iterators."""
+
+    name: str
+    location: str | None
+    count: int | None
+    embedding_model: str | None
+    embedding_dimension: int | None
+    batches: Callable[[], AsyncIterator[Batch]]
+    close: Callable[[], Any]
+    skipped: Callable[[], list[str]] = lambda: []
+
+
+def default_location(settings: Settings, backend: str) -> str | None:
+    """The path or address a backend uses when no location is given."""
+    if backend == "sqlite_vec":
+        return str(settings.sqlite_path)
+    if backend == "chroma":
+        return None if settings.chroma_host else str(settings.chroma_path)
+    return None
+
+
+def _check_store_exists(settings: Settings, backend: str, location: str | None) -> None:
+    """Refuse a local source store that does not exist (opening it would create an empty one).
+
+    Only the file-based stores we know are checked; another backend's location may be a DSN or URL.
+    """
+    if backend not in ("sqlite_vec", "chroma"):
+        return
+    where = location or default_location(settings, backend)
+    if where is None or _REMOTE.match(where):
+        return
+    path = Path(where).expanduser()
+    if not path.exists():
+        raise InvalidInputError(f"the {backend} source {path} does not exist: nothing to migrate (check --source-path)")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InvalidInputError(f"the {backend} source {path} is an empty file: nothing to migrate")
+
+
+async def open_source(settings: Settings, name: str, location: str | None) -> Source:
+    """Open a store or a migrator as a read-only source. Raises InvalidInputError / PluginError."""
+    from .plugins import get_plugin_manager
+
+    pm = get_plugin_manager(settings)
+    migrators = {**pm.registry.migrators, **BUILTIN_MIGRATORS}
+    if name in pm.registry.storages:
+        _check_store_exists(settings, name, location)
+        storage = pm.storage_factory(name)(settings, location=location)
+        try:
+            await storage.initialize(None)
+            stats = await storage.get_stats()
+        except BaseException:
+            await storage.close()
+            raise
+        return Source(name, location or default_location(settings, name), int(stats.get("total_memories") or 0),
+                      stats.get("embedding_model"), stats.get("embedding_dimension"),
+                      lambda: storage.iter_memories(), storage.close)
+    if name in migrators:
+        opener = migrators[name]
+        first = opener(location)
+        pending, used = [first], [first]
+
+        def batches() -> AsyncIterator[Batch]:
+            used.append(pending.pop() if pending else opener(location))
+            return used[-1].__aiter__()
+
+        async def nothing() -> None:
+            return None
+
+        return Source(name, location, getattr(first, "count", None), getattr(first, "embedding_model", None),
+                      getattr(first, "embedding_dimension", None), batches, nothing,
+                      lambda: list(getattr(used[-1], "skipped", [])))
+    known = sorted({*pm.registry.storages, *migrators})
+    raise InvalidInputError(f"unknown migration source {name!r}; known: {', '.join(known)}")
+
+
+@dataclass
+class MigrationReport:
+    source: str
+    source_location: str | None
+    target: str
+    target_location: str | None
+    source_count: int | None = None
+    records_read: int = 0
+    copied: int = 0
+    already_present: int = 0
+    embedded: int = 0
+    vectors_reused: bool = False
+    dry_run: bool = False
+    backup_path: str | None = None
+    backup_count: int | None = None
+    target_count: int | None = None
+    missing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    verified: bool | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def write_backup_from(source: Source, path: Path, quiet: bool = False) -> int:
+    """Write a JSON backup of ``source`` to ``path`` (atomically)."""
+    with Progress(f"backup {path.name}", source.count, enabled=not quiet) as bar:
+        return await backup_format.write_backup(
+            path, source.batches(), embedding_model=source.embedding_model,
+            embedding_dimension=source.embedding_dimension,
+            source={"backend": source.name, "location": source.location}, on_batch=bar.advance)
+
+
+def default_backup_path(settings: Settings, source: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return settings.sqlite_path.expanduser().parent / "backups" / f"{source}-{stamp}.json"
+
+
+def _same_place(settings: Settings, a: str, a_loc: str | None, b: str, b_loc: str | None) -> bool:
+    if a != b:
+        return False
+    left, right = a_loc or default_location(settings, a), b_loc or default_location(settings, b)
+    if left is None or right is None:
+        return left == right
+    if _REMOTE.match(left) or _REMOTE.match(right):
+        return left == right
+    return Path(left).expanduser().resolve() == Path(right).expanduser().resolve()
+
+
+async def migrate(
+    settings: Settings,
+    source: str,
+    target: str,
+    source_path: str | None = None,
+    target_path: str | None = None,
+    *,
+    backup: bool = False,
+    backup_path: str | None = None,
+    dry_run: bool = False,
+    batch_size: int = 256,
+    quiet: bool = False,
+) -> MigrationReport:
+    """Copy every memory of ``source`` into ``target``; skip hashes already there; verify at the end."""
+    from .service import open_service
+
+    started = time.monotonic()
+    if _same_place(settings, source, source_path, target, target_path):
+        raise InvalidInputError("source and target are the same store: give another --target-path")
+    report = MigrationReport(source, source_path, target, target_path, dry_run=dry_run)
+    src = await open_source(settings, source, source_path)
+    try:
+        report.source_location = src.location
+        report.source_count = src.count
+        if src.count == 0 or (src.count is None and not await _has_memories(src)):
+            raise InvalidInputError(f"the source {source} ({src.location}) holds no memories: nothing to migrate, "
+                                    "nothing was written")
+        if dry_run:
+            return report
+        if target == JSON and not target_path:
+            raise InvalidInputError("--to json needs --target-path FILE.json")
+        if backup:
+            path = Path(backup_path).expanduser() if backup_path else default_backup_path(settings, source)
+            report.backup_count = await write_backup_from(src, path, quiet)
+            report.backup_path = str(path)
+        if target == JSON:
+            report.copied = report.target_count = await write_backup_from(src, Path(target_path).expanduser(), quiet)
+            report.records_read = report.copied
+            report.skipped = src.skipped()
+            report.verified = src.count is None or report.copied + len(report.skipped) == src.count
+            return report
+        service = await open_service(settings, backend=target, location=target_path)
+        try:
+            seen = await _copy(src, service, report, batch_size, quiet)
+            report.skipped = src.skipped()
+            await _verify(service, report, seen)
+        finally:
+            await service.close()
+    finally:
+        await src.close()
+        report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+async def _copy(src: Source, service: Any, report: MigrationReport, batch_size: int, quiet: bool) -> set[str]:
+    """Store every source batch through the service; returns the set of source hashes seen."""
+    embedder = service.embedder
+    report.vectors_reused = bool(
+        embedder is not None and src.embedding_model == embedder.model_name
+        and src.embedding_dimension in (None, embedder.dimension)
+    )
+    seen: set[str] = set()
+    with Progress(f"migrate {report.source} -> {report.target}", src.count, enabled=not quiet) as bar:
+        async for batch in src.batches():
+            for start in range(0, len(batch), batch_size):
+                chunk = batch[start:start + batch_size]
+                memories = [m for m, _ in chunk]
+                vectors = [v if report.vectors_reused and v is not None and len(v) == embedder.dimension else None
+                           for _, v in chunk]
+                results = await service.store_prepared(memories, vectors)
+                report.records_read += len(chunk)
+                for memory, vector, result in zip(memories, vectors, results):
+                    if memory.content_hash in seen:
+                        continue
+                    seen.add(memory.content_hash)
+                    if result.duplicate:
+                        report.already_present += 1
+                    else:
+                        report.copied += 1
+                        report.embedded += vector is None
+                bar.advance(len(chunk))
+    return seen
+
+
+async def _verify(service: Any, report: MigrationReport, source_hashes: set[str]) -> None:
+    """Compare the set of source hashes with the target's, and the counts."""
+    target_hashes: set[str] = set()
+    async for batch in service.iter_memories():
+        target_hashes.update(m.content_hash for m, _ in batch)
+    report.target_count = len(target_hashes)
+    report.missing = sorted(source_hashes - target_hashes)
+    expected = None if report.source_count is None else report.source_count - len(report.skipped)
+    counts_agree = expected is None or expected == report.records_read
+    report.verified = not report.missing and counts_agree
+    log.info("migration verified" if report.verified else "migration verification failed",
+             source_count=report.source_count, read=report.records_read, distinct=len(source_hashes),
+             target_count=report.target_count, missing=len(report.missing))
+
+
+async def _has_memories(src: Source) -> bool:
+    """Peek at a source whose size is unknown (a plugin's migrator)."""
+    async for batch in src.batches():
+        if batch:
+            return True
+    return False
+
+
+async def backup_store(settings: Settings, path: str, backend: str | None = None,
+                       location: str | None = None, quiet: bool = False) -> MigrationReport:
+    """``memory backup``: the configured (or given) store to a JSON backup file."""
+    return await migrate(settings, backend or settings.storage_backend, JSON, location, path, quiet=quiet)
+
+
+async def restore(settings: Settings, path: str, backend: str | None = None,
+                  location: str | None = None, quiet: bool = False) -> MigrationReport:
+    """``memory restore``: a JSON backup into the configured (or given) store."""
+    return await migrate(settings, JSON, backend or settings.storage_backend, path, location, quiet=quiet)
