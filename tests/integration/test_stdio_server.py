@@ -288,13 +288,22 @@ def test_clean_exit_on_sigterm(raw_server, env, tmp_path):
     assert "memory service closed" in (tmp_path / "stderr0.log").read_text()
 
 
-def test_exit_while_the_model_is_still_warming_up(raw_server):
-    server = raw_server()  # warm-up on (the default): the model is loading in the background
+def test_exit_while_the_model_is_still_warming_up(raw_server, tmp_path):
+    server = raw_server()  # warm-up on (the default)
     server.initialize()
     response, _ = server.request("tools/list")
     assert len(response["result"]["tools"]) == 11
+    log = tmp_path / "stderr0.log"
+    deadline = time.monotonic() + 60
+    while "Detected coordination mode" not in log.read_text():  # the warm-up has opened the store
+        assert time.monotonic() < deadline and server.proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(0.3)  # the model is loading in the background now (it takes seconds)
     code, rest = server.close_stdin_and_wait()
     assert code == 0 and rest == ""
+    text = log.read_text()
+    assert "memory service closed" in text
+    assert "exiting while the embedding model is still loading" in text or "embedding model loaded" in text
 
 
 @pytest.mark.parametrize("warmup, ask_after_warmup", [("true", False), ("false", False), ("true", True)])

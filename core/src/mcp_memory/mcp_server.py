@@ -35,7 +35,7 @@ INSTRUCTIONS = (
     "search_by_tag. Memories are identified by their content_hash."
 )
 RECENT_COUNT = 10
-WARMUP_JOIN_SECONDS = 1.0
+WARMUP_JOIN_SECONDS = 0.5  # at exit, a warm-up this close to done may finish
 
 
 class ServiceProvider(Protocol):
@@ -206,24 +206,44 @@ def run_stdio(settings: Settings, provider: ServiceProvider | None = None) -> in
 
     server = build_server(provider.get, lifespan=lifespan)
 
-    async def main() -> None:
+    async def main() -> int:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_stop_on_signal, provider)
             log.info("MCP server ready on stdio", version=__version__, backend=settings.storage_backend)
             await server.run_stdio_async()
             tg.cancel_scope.cancel()
         log.info("stdin closed: shutting down")
-        with anyio.CancelScope(shield=True):
-            await provider.close()
+        return await _close(provider)
 
-    anyio.run(main)
+    code = anyio.run(main)
     if warmup is not None and warmup.thread is not None:
-        warmup.thread.join(WARMUP_JOIN_SECONDS)  # a model still loading is abandoned (daemon thread)
+        warmup.thread.join(WARMUP_JOIN_SECONDS)
+        if warmup.thread.is_alive():  # finalising the interpreter under a half-loaded torch can abort
+            log.info("exiting while the embedding model is still loading")
+            _exit_now(code)
+    return code
+
+
+async def _close(provider: ServiceProvider) -> int:
+    """Close the service (the store checkpoints its WAL); 0 on success, 1 when closing failed."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await provider.close()
+        except Exception as exc:
+            log.error("closing the memory service failed", error=f"{type(exc).__name__}: {exc}")
+            return 1
     return 0
 
 
+def _exit_now(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 async def _stop_on_signal(provider: ServiceProvider) -> None:
-    """On SIGTERM/SIGINT: close the store (checkpointing its WAL) and exit 0.
+    """On SIGTERM/SIGINT: close the store (checkpointing its WAL) and exit.
 
     The transport reads stdin in a worker thread that cannot be interrupted, so the process exits
     with ``os._exit`` once the service is closed.
@@ -235,10 +255,4 @@ async def _stop_on_signal(provider: ServiceProvider) -> None:
                 break
     except NotImplementedError:  # Windows: no signal receiver; the client closes stdin instead
         await anyio.sleep_forever()
-    with anyio.CancelScope(shield=True):
-        try:
-            await provider.close()
-        except Exception as exc:
-            log.error("closing the memory service failed", error=f"{type(exc).__name__}: {exc}")
-    sys.stderr.flush()
-    os._exit(0)
+    _exit_now(await _close(provider))
