@@ -51,11 +51,9 @@ def child_env(**extra):
 
 
 def start(tmp_path, warmup="true"):
-    stderr = open(tmp_path / "stderr.log", "w")
-    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=stderr, text=True, env=child_env(MCP_MEMORY_WARMUP=warmup))
-    stderr.close()
-    return proc
+    with open(tmp_path / "stderr.log", "w") as stderr:
+        return subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=stderr, text=True, env=child_env(MCP_MEMORY_WARMUP=warmup))
 
 
 def exchange(proc, *messages):

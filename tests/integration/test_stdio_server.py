@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-
 from mcp_memory.config import Settings
 from mcp_memory.service import open_service
 
@@ -45,6 +44,13 @@ def env(tmp_path):
         "TRANSFORMERS_OFFLINE": "1",
         "LOG_LEVEL": "INFO",
     }
+
+
+@pytest.fixture
+def errlog(tmp_path):
+    """The server's stderr, kept in tmp_path."""
+    with open(tmp_path / "server.log", "w") as log:
+        yield log
 
 
 def command() -> list[str]:
@@ -88,82 +94,81 @@ async def call_error(client: Client, name: str, **arguments) -> str:
 
 
 @pytest.mark.anyio
-async def test_full_session_over_stdio(env, tmp_path):
+async def test_full_session_over_stdio(env, errlog):
     await prepopulate(env)
-    with open(tmp_path / "server.log", "w") as errlog:
-        async with client_for(env, errlog) as client:
-            tools = {t.name for t in (await client.list_tools()).tools}
-            assert len(tools) == 11 and {"store_memory", "retrieve_memory", "recall_memory"} <= tools
+    async with client_for(env, errlog) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert len(tools) == 11 and {"store_memory", "retrieve_memory", "recall_memory"} <= tools
 
-            stored, text = await call(client, "store_memory",
-                                      content="The user's favourite programming language is Rust",
-                                      tags="preference,programming", memory_type="preference")
-            assert stored["duplicate"] is False and "Stored" in text
-            await call(client, "store_memory", content="The office wifi password changes every Monday",
-                       tags=["office"])
+        stored, text = await call(client, "store_memory",
+                                  content="The user's favourite programming language is Rust",
+                                  tags="preference,programming", memory_type="preference")
+        assert stored["duplicate"] is False and "Stored" in text
+        await call(client, "store_memory", content="The office wifi password changes every Monday",
+                   tags=["office"])
 
-            # a paraphrase, with no word of the stored sentence, finds the fact
-            data, text = await call(client, "retrieve_memory", query="Which coding language does the user like best?",
-                                    n_results=3)
-            assert data["results"][0]["memory"]["content_hash"] == stored["content_hash"], text
-            assert data["results"][0]["relevance_score"] > data["results"][1]["relevance_score"]
+        # a paraphrase, with no word of the stored sentence, finds the fact
+        data, text = await call(client, "retrieve_memory", query="Which coding language does the user like best?",
+                                n_results=3)
+        assert data["results"][0]["memory"]["content_hash"] == stored["content_hash"], text
+        assert data["results"][0]["relevance_score"] > data["results"][1]["relevance_score"]
 
-            data, text = await call(client, "recall_memory", query="3 days ago")
-            assert {r["memory"]["content"] for r in data["results"]} == {
-                "We decided to move the billing database to PostgreSQL 16", "Lunch with Maria from the design team"}
-            data, _ = await call(client, "recall_memory", query="what did we decide about databases 3 days ago",
-                                 n_results=1)
-            assert data["results"][0]["memory"]["content"].startswith("We decided to move the billing database")
-            assert data["semantic_query"] == "what did we decide about databases"
-            data, _ = await call(client, "recall_memory", query="last 7 days", n_results=10)
-            assert "Quarterly planning notes: hire two engineers" not in {r["memory"]["content"]
-                                                                         for r in data["results"]}
+        data, text = await call(client, "recall_memory", query="3 days ago")
+        assert {r["memory"]["content"] for r in data["results"]} == {
+            "We decided to move the billing database to PostgreSQL 16", "Lunch with Maria from the design team"}
+        data, _ = await call(client, "recall_memory", query="what did we decide about databases 3 days ago",
+                             n_results=1)
+        assert data["results"][0]["memory"]["content"].startswith("We decided to move the billing database")
+        assert data["semantic_query"] == "what did we decide about databases"
+        data, _ = await call(client, "recall_memory", query="last 7 days", n_results=10)
+        assert "Quarterly planning notes: hire two engineers" not in {r["memory"]["content"]
+                                                                     for r in data["results"]}
 
-            data, _ = await call(client, "search_by_tag", tags=["decision", "office"])
-            assert data["total_results"] == 2
-            data, _ = await call(client, "search_by_tag", tags="preference,programming", match_all=True)
-            assert [m["content_hash"] for m in data["memories"]] == [stored["content_hash"]]
-            data, _ = await call(client, "search_by_tag", tags="preference,office", match_all=True)
-            assert data["total_results"] == 0
+        data, _ = await call(client, "search_by_tag", tags=["decision", "office"])
+        assert data["total_results"] == 2
+        data, _ = await call(client, "search_by_tag", tags="preference,programming", match_all=True)
+        assert [m["content_hash"] for m in data["memories"]] == [stored["content_hash"]]
+        data, _ = await call(client, "search_by_tag", tags="preference,office", match_all=True)
+        assert data["total_results"] == 0
 
-            data, _ = await call(client, "update_memory_metadata", content_hash=stored["content_hash"],
-                                 updates={"tags": ["preference", "rust"], "metadata": {"confidence": "high"}})
-            assert data["memory"]["tags"] == ["preference", "rust"]
-            data, _ = await call(client, "search_by_tag", tags="rust")
-            assert data["memories"][0]["metadata"] == {"confidence": "high"}
+        data, _ = await call(client, "update_memory_metadata", content_hash=stored["content_hash"],
+                             updates={"tags": ["preference", "rust"], "metadata": {"confidence": "high"}})
+        assert data["memory"]["tags"] == ["preference", "rust"]
+        data, _ = await call(client, "search_by_tag", tags="rust")
+        assert data["memories"][0]["metadata"] == {"confidence": "high"}
 
-            again, text = await call(client, "store_memory",
-                                     content="the user's favourite programming language is rust ")
-            assert again["duplicate"] is True and again["content_hash"] == stored["content_hash"]
-            assert "Duplicate" in text
+        again, text = await call(client, "store_memory",
+                                 content="the user's favourite programming language is rust ")
+        assert again["duplicate"] is True and again["content_hash"] == stored["content_hash"]
+        assert "Duplicate" in text
 
-            data, _ = await call(client, "list_memories", page=1, page_size=2)
-            assert data["total"] == 5 and data["has_more"] is True
+        data, _ = await call(client, "list_memories", page=1, page_size=2)
+        assert data["total"] == 5 and data["has_more"] is True
 
-            office = await call(client, "exact_match_retrieve", content="The office wifi password changes every Monday")
-            await call(client, "delete_memory", content_hash=office[0]["memory"]["content_hash"])
-            data, _ = await call(client, "exact_match_retrieve", content="The office wifi password changes every Monday")
-            assert data["found"] is False
-            data, _ = await call(client, "delete_by_tag", tags="social")
-            assert data["deleted_count"] == 1
-            data, _ = await call(client, "cleanup_duplicates")
-            assert data["removed_count"] == 0
+        office = await call(client, "exact_match_retrieve", content="The office wifi password changes every Monday")
+        await call(client, "delete_memory", content_hash=office[0]["memory"]["content_hash"])
+        data, _ = await call(client, "exact_match_retrieve", content="The office wifi password changes every Monday")
+        assert data["found"] is False
+        data, _ = await call(client, "delete_by_tag", tags="social")
+        assert data["deleted_count"] == 1
+        data, _ = await call(client, "cleanup_duplicates")
+        assert data["removed_count"] == 0
 
-            data, text = await call(client, "check_database_health")
-            assert data["status"] == "healthy" and data["storage"]["backend"] == "sqlite_vec"
-            assert data["storage"]["total_memories"] == 3 and data["embedder"]["loaded"] is True
-            assert data["embedder"]["model"] == "all-MiniLM-L6-v2" and data["embedder"]["dimension"] == 384
+        data, text = await call(client, "check_database_health")
+        assert data["status"] == "healthy" and data["storage"]["backend"] == "sqlite_vec"
+        assert data["storage"]["total_memories"] == 3 and data["embedder"]["loaded"] is True
+        assert data["embedder"]["model"] == "all-MiniLM-L6-v2" and data["embedder"]["dimension"] == 384
 
-            stats = json.loads((await client.read_resource("memory://stats")).contents[0].text)
-            assert stats["total_memories"] == 3
-            tags = json.loads((await client.read_resource("memory://tags")).contents[0].text)
-            assert {"tag": "rust", "count": 1} in tags
-            recent = json.loads((await client.read_resource("memory://recent")).contents[0].text)
-            assert recent[0]["content_hash"] == stored["content_hash"]
+        stats = json.loads((await client.read_resource("memory://stats")).contents[0].text)
+        assert stats["total_memories"] == 3
+        tags = json.loads((await client.read_resource("memory://tags")).contents[0].text)
+        assert {"tag": "rust", "count": 1} in tags
+        recent = json.loads((await client.read_resource("memory://recent")).contents[0].text)
+        assert recent[0]["content_hash"] == stored["content_hash"]
 
 
 @pytest.mark.anyio
-async def test_bad_input_gets_tool_errors_and_the_server_keeps_serving(env, tmp_path):
+async def test_bad_input_gets_tool_errors_and_the_server_keeps_serving(env, errlog):
     cases = [
         ("store_memory", {}, "content: Field required"),
         ("store_memory", {"content": ["not", "a", "string"]}, "content: Input should be a valid string"),
@@ -175,15 +180,14 @@ async def test_bad_input_gets_tool_errors_and_the_server_keeps_serving(env, tmp_
         ("recall_memory", {"query": "between 2026-13-45 and x"}, "not a valid date"),
         ("search_by_tag", {"tags": []}, "at least one tag"),
     ]
-    with open(tmp_path / "server.log", "w") as errlog:
-        async with client_for(env, errlog) as client:
-            for name, arguments, expected in cases:
-                assert expected in await call_error(client, name, **arguments), name
-                data, _ = await call(client, "list_memories")
-                assert data["page"] == 1
-            stored, _ = await call(client, "store_memory", content="stored after the errors")
-            data, _ = await call(client, "retrieve_memory", query="stored after the errors", n_results=1)
-            assert data["results"][0]["memory"]["content_hash"] == stored["content_hash"]
+    async with client_for(env, errlog) as client:
+        for name, arguments, expected in cases:
+            assert expected in await call_error(client, name, **arguments), name
+            data, _ = await call(client, "list_memories")
+            assert data["page"] == 1
+        stored, _ = await call(client, "store_memory", content="stored after the errors")
+        data, _ = await call(client, "retrieve_memory", query="stored after the errors", n_results=1)
+        assert data["results"][0]["memory"]["content_hash"] == stored["content_hash"]
 
 
 # -- raw JSON-RPC over pipes: exit codes, stdout hygiene, timings -----------------------------------
@@ -191,10 +195,10 @@ class RawServer:
     """The server process driven line by line, to see its exit code and every byte of its stdout."""
 
     def __init__(self, env: dict[str, str], stderr_path: Path):
-        self.stderr = open(stderr_path, "w")
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     env={**os.environ, **env}, text=True, encoding="utf-8")
+        with open(stderr_path, "w") as stderr:
+            self.proc = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                         env={**os.environ, **env}, text=True, encoding="utf-8")
         self.next_id = 0
 
     def send(self, method: str, params: dict | None = None, notify: bool = False) -> int | None:
@@ -237,7 +241,6 @@ class RawServer:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self.stderr.close()
 
 
 @pytest.fixture

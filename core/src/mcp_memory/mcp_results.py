@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
@@ -18,7 +18,7 @@ class MemoryOut(BaseModel):
     content: str
     content_hash: str = Field(description="SHA-256 id of the memory; pass it to delete/update tools")
     tags: list[str]
-    memory_type: Optional[str] = None
+    memory_type: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: float = Field(description="Unix seconds, UTC")
     updated_at: float = Field(description="Unix seconds, UTC")
@@ -26,7 +26,7 @@ class MemoryOut(BaseModel):
     updated_at_iso: str
 
     @classmethod
-    def of(cls, memory: Memory) -> "MemoryOut":
+    def of(cls, memory: Memory) -> MemoryOut:
         return cls(**memory.to_dict())
 
 
@@ -35,7 +35,7 @@ class ScoredMemory(BaseModel):
     relevance_score: float = Field(description="0..1, 1 is the best match")
 
     @classmethod
-    def of(cls, result: QueryResult) -> "ScoredMemory":
+    def of(cls, result: QueryResult) -> ScoredMemory:
         return cls(memory=MemoryOut.of(result.memory), relevance_score=round(result.relevance_score, 6))
 
 
@@ -55,9 +55,9 @@ class RetrieveOutput(BaseModel):
 
 class RecallOutput(BaseModel):
     query: str
-    time_expression: Optional[str] = Field(None, description="The part of the query read as a time range")
-    start_iso: Optional[str] = None
-    end_iso: Optional[str] = None
+    time_expression: str | None = Field(None, description="The part of the query read as a time range")
+    start_iso: str | None = None
+    end_iso: str | None = None
     semantic_query: str = Field(description="What was ranked by meaning (empty: listed newest first)")
     results: list[ScoredMemory]
     total_results: int
@@ -72,7 +72,7 @@ class TagSearchOutput(BaseModel):
 
 class ExactMatchOutput(BaseModel):
     found: bool
-    memory: Optional[MemoryOut] = None
+    memory: MemoryOut | None = None
 
 
 class ListOutput(BaseModel):

@@ -13,11 +13,16 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ToolError,
+    UnexpectedToolError,
+)
 from pydantic import ValidationError
 
 from . import __version__
@@ -103,14 +108,15 @@ class MemoryMCPServer(MCPServer):
 
 def describe_validation_error(error: ValidationError) -> str:
     """One short clause per argument: ``content: Field required; n_results: ... (got 'many')``."""
-    fields: dict[str, tuple[list[str], str]] = {}
+    messages: dict[str, list[str]] = {}
+    inputs: dict[str, str] = {}
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else "arguments"
-        messages, got = fields.setdefault(field, ([], "" if item["type"] == "missing" else
-                                                  f" (got {item.get('input')!r:.60})"))
-        if item["msg"] not in messages:
-            messages.append(item["msg"])
-    return "; ".join(f"{field}: {' or '.join(messages)}{got}" for field, (messages, got) in fields.items())
+        if item["msg"] not in messages.setdefault(field, []):
+            messages[field].append(item["msg"])
+        if item["type"] != "missing":
+            inputs[field] = f" (got {item.get('input')!r:.60})"
+    return "; ".join(f"{field}: {' or '.join(texts)}{inputs.get(field, '')}" for field, texts in messages.items())
 
 
 def build_server(get_service: GetService, lifespan: Callable[[MCPServer], Any] | None = None) -> MCPServer:
@@ -170,7 +176,7 @@ class _Warmup:
         await anyio.sleep(0.05)  # let the transport answer `initialize` first
         try:
             service = await self.provider.get()
-        except Exception as exc:  # the first tool call reports the same error to the client
+        except Exception as exc:  # noqa: BLE001 - the first tool call reports it to the client
             log.warning("warm-up could not open the memory service", error=f"{type(exc).__name__}: {exc}")
             return
         embedder = getattr(service, "embedder", None)
@@ -182,7 +188,7 @@ class _Warmup:
     def _load(embedder: Any) -> None:
         try:
             embedder.warm_up()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the first search reports it to the client
             log.warning("embedder warm-up failed; the first search will report it",
                         error=f"{type(exc).__name__}: {exc}")
 
@@ -229,7 +235,7 @@ async def _close(provider: ServiceProvider) -> int:
     with anyio.CancelScope(shield=True):
         try:
             await provider.close()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shutting down: report and exit 1
             log.error("closing the memory service failed", error=f"{type(exc).__name__}: {exc}")
             return 1
     return 0

@@ -5,7 +5,8 @@ Every tool returns a short text plus structured content (its output schema comes
 """
 
 import functools
-from typing import Annotated, Any, Awaitable, Callable, Optional, Union
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -49,15 +50,15 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idemp
                               open_world_hint=False)
 
 Tags = Annotated[
-    Optional[Union[list[str], str]],
+    list[str] | str | None,
     Field(description='Tags: a list of strings, or one comma-separated string ("project,decision").'),
 ]
 RequiredTags = Annotated[
-    Union[list[str], str],
+    list[str] | str,
     Field(description='One or more tags: a list of strings, or one comma-separated string ("a,b").'),
 ]
 MemoryType = Annotated[
-    Optional[str], Field(description='Kind of memory, free text such as "note", "decision", "fact", "todo".')
+    str | None, Field(description='Kind of memory, free text such as "note", "decision", "fact", "todo".')
 ]
 NResults = Annotated[int, Field(ge=1, description="Maximum number of memories to return (default 5).")]
 ContentHash = Annotated[
@@ -110,7 +111,7 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
                                                   "preference or note, written so it makes sense on its own later.")],
         tags: Tags = None,
         memory_type: MemoryType = None,
-        metadata: Annotated[Optional[dict[str, Any]],
+        metadata: Annotated[dict[str, Any] | None,
                             Field(description="Any extra JSON object to keep with the memory (source, project...).")
                             ] = None,
     ) -> Annotated[CallToolResult, StoreOutput]:
@@ -138,11 +139,11 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
         query: Annotated[str, Field(description="What to look for, in natural language; matched by meaning, "
                                                 "so paraphrases work.")],
         n_results: NResults = 5,
-        min_relevance: Annotated[Optional[float], Field(ge=0.0, le=1.0, description=(
+        min_relevance: Annotated[float | None, Field(ge=0.0, le=1.0, description=(
             "Drop results whose relevance (0..1) is below this; e.g. 0.3 keeps only fairly close matches."))] = None,
-        tags: Annotated[Optional[Union[list[str], str]], Field(description=(
+        tags: Annotated[list[str] | str | None, Field(description=(
             "Only memories carrying at least one of these tags (list or comma-separated string)."))] = None,
-        memory_type: Annotated[Optional[str], Field(description="Only memories of this type.")] = None,
+        memory_type: Annotated[str | None, Field(description="Only memories of this type.")] = None,
     ) -> Annotated[CallToolResult, RetrieveOutput]:
         """Semantic search: find the stored memories most related in meaning to a question or topic.
 
@@ -235,9 +236,9 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
     async def list_memories(
         page: Annotated[int, Field(ge=1, description="Page number, starting at 1.")] = 1,
         page_size: Annotated[int, Field(ge=1, description="Memories per page (default 10).")] = 10,
-        tag: Annotated[Optional[Union[list[str], str]], Field(description=(
+        tag: Annotated[list[str] | str | None, Field(description=(
             "Only memories with this tag (or any of these tags)."))] = None,
-        memory_type: Annotated[Optional[str], Field(description="Only memories of this type.")] = None,
+        memory_type: Annotated[str | None, Field(description="Only memories of this type.")] = None,
     ) -> Annotated[CallToolResult, ListOutput]:
         """Browse stored memories page by page, newest first, optionally filtered by tag or type.
 
