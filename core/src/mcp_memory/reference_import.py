@@ -194,6 +194,11 @@ def open_source(location: str | None) -> ReferenceSource:
     path = Path(location).expanduser()
     if not path.exists():
         raise InvalidInputError(f"source {path} does not exist; check --source-path")
+    if path.is_dir():
+        raise InvalidInputError(
+            f"source {path} is a directory; for the reference service's ChromaDB directory use "
+            "--from mcp-memory-service-chroma (pip install mcp-memory-chroma)"
+        )
     if not path.is_file():
         raise InvalidInputError(f"source {path} is not a file")
     if path.stat().st_size == 0:

@@ -157,6 +157,7 @@ def wrong_json(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: p / "missing.db", "does not exist"),
+    (lambda p: (p / "chroma_db").mkdir() or p / "chroma_db", "--from mcp-memory-service-chroma"),
     (empty_file, "empty file"),
     (garbage, "neither a SQLite database nor a JSON export"),
     (no_table, "no 'memories' table"),
@@ -166,7 +167,7 @@ def wrong_json(tmp_path):
 ])
 def test_bad_sources_are_clear_and_write_nothing(stores, capsys, tmp_path, make, message):
     source = make(tmp_path)
-    before = digest(source) if source.exists() else None
+    before = digest(source) if source.is_file() else None
     code = main(["migrate", "--from", "mcp-memory-service", "--source-path", str(source),
                  "--to", "mem", "--target-path", "t"])
     err = capsys.readouterr().err

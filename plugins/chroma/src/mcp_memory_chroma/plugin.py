@@ -19,3 +19,15 @@ def create_storage(settings: Any, location: str | None = None) -> Any:
 @hookimpl
 def memory_register_storage(register: Callable[..., None]) -> None:
     register(NAME, create_storage)
+
+
+def open_reference_chroma(location: str | None) -> Any:
+    """Migration source for the reference mcp-memory-service's Chroma directory (read-only)."""
+    from .reference import open_source
+
+    return open_source(location)
+
+
+@hookimpl
+def memory_register_migrators(register: Callable[..., None]) -> None:
+    register("mcp-memory-service-chroma", open_reference_chroma)

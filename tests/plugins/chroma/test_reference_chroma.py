@@ -1,0 +1,110 @@
+"""Importing the reference service's ChromaDB directory (collection ``memory_collection``), never touching it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from mcp_memory.config import Settings
+from mcp_memory.errors import InvalidInputError
+from mcp_memory.migration import migrate
+from mcp_memory.models import content_hash
+from mcp_memory_chroma.reference import open_source, record_to_memory
+from mcp_memory_chroma.storage import ChromaStorage
+
+pytestmark = pytest.mark.anyio
+
+RECORDS = [
+    ("Use ruff for linting", {"tags": '["python", "Tooling"]', "memory_type": "decision", "timestamp": 1700000000,
+                              "project": "x", "priority": 2}),
+    ("The VPN needs a restart on Mondays", {"tags": "[]", "type": "note", "created_at": 1700000100.5,
+                                            "updated_at": 1700000200.25, "created_at_iso": "ignored"}),
+    ("Untyped memory", {"tags": '["misc"]', "memory_type": "", "timestamp": 1700000300}),
+]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def make_reference_chroma(path: Path) -> None:
+    """The reference layout, written with the installed chromadb and 768-dim vectors (its default model's size)."""
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(path))
+    collection = client.get_or_create_collection("memory_collection", metadata={"hnsw:space": "cosine"},
+                                                 embedding_function=None)
+    ids = [content_hash(text) for text, _ in RECORDS]
+    collection.add(ids=ids, documents=[t for t, _ in RECORDS], embeddings=[[0.1] * 768 for _ in RECORDS],
+                   metadatas=[{"content_hash": h, **meta} for h, (_, meta) in zip(ids, RECORDS)])
+    client.close()
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_record_mapping():
+    m = record_to_memory("id1", RECORDS[0][0], {"content_hash": "abc", **RECORDS[0][1]})
+    assert (m.content_hash, m.tags, m.memory_type) == ("abc", ["python", "tooling"], "decision")
+    assert m.metadata == {"project": "x", "priority": 2} and m.created_at == m.updated_at == 1_700_000_000.0
+    m = record_to_memory("id2", RECORDS[1][0], RECORDS[1][1])
+    assert (m.content_hash, m.memory_type, m.created_at, m.updated_at) == ("id2", "note", 1700000100.5, 1700000200.25)
+    assert m.metadata == {}
+
+
+async def test_reference_directory_imports_and_stays_untouched(tmp_path):
+    source = tmp_path / "chroma_db"
+    make_reference_chroma(source)
+    before = tree_digest(source)
+    settings = Settings(embedder="hash")
+    from mcp_memory import plugins
+    from mcp_memory.hookspecs import hookimpl
+    from mcp_memory.testing import HashEmbedder
+
+    class Hash:
+        @hookimpl
+        def memory_register_embedder(self, register):
+            register("hash", lambda s: HashEmbedder(64))
+
+    pm = plugins.PluginManager(settings)
+    pm.register_object(Hash(), "hash")
+    old, plugins._default = plugins._default, pm
+    try:
+        report = await migrate(settings, "mcp-memory-service-chroma", "chroma", str(source),
+                               str(tmp_path / "ours"), quiet=True)
+    finally:
+        plugins._default = old
+    assert report.verified and report.copied == 3 and report.embedded == 3
+    assert tree_digest(source) == before
+    ours = ChromaStorage(settings, location=str(tmp_path / "ours"))
+    await ours.initialize(None)
+    try:
+        first = await ours.get_by_hash(content_hash(RECORDS[0][0]))
+        assert first.tags == ["python", "tooling"] and first.metadata == {"project": "x", "priority": 2}
+        assert [m.content for m in await ours.search_by_tag(["misc"])] == ["Untyped memory"]
+        assert (await ours.get_by_hash(content_hash("Untyped memory"))).memory_type is None
+    finally:
+        await ours.close()
+
+
+def test_bad_reference_directories(tmp_path):
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        open_source(str(tmp_path / "nope"))
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InvalidInputError, match="not a Chroma directory"):
+        open_source(str(tmp_path / "plain"))
+    ours = tmp_path / "ours"
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(ours))
+    client.get_or_create_collection("mcp_memory", embedding_function=None)
+    client.close()
+    before = tree_digest(ours)
+    with pytest.raises(InvalidInputError, match="no 'memory_collection' collection.*--from chroma"):
+        open_source(str(ours))
+    assert tree_digest(ours) == before
