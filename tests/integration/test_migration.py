@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory, content_hash
 from mcp_memory.service import MemoryService, open_service
@@ -42,7 +41,8 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def memory_cli(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*MEMORY, *args], env=env_for(tmp, **env), capture_output=True, text=True, timeout=600)
+    return subprocess.run([*MEMORY, *args], env=env_for(tmp, **env), capture_output=True, text=True, timeout=600,
+                          check=False)
 
 
 def corpus(n: int) -> list[Memory]:

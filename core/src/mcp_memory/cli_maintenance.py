@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import Settings
 from .migration import MigrationReport

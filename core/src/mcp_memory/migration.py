@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from . import backup as backup_format
 from . import reference_import
@@ -66,7 +67,7 @@ class Source:
     embedding_dimension: int | None
     batches: Callable[[], AsyncIterator[Batch]]
     close: Callable[[], Any]
-    skipped: Callable[[], list[str]] = lambda: []
+    skipped: Callable[[], list[str]] = list
 
 
 def default_location(settings: Settings, backend: str) -> str | None:

@@ -16,13 +16,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 from .backup import load_json
 from .errors import InvalidInputError, MemoryServiceError
 from .logging import get_logger
-from .models import Memory, check_metadata, content_hash, normalize_tags, parse_timestamp
+from .models import (
+    Memory,
+    check_metadata,
+    content_hash,
+    normalize_tags,
+    parse_timestamp,
+)
 
 log = get_logger(__name__)
 

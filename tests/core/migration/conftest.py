@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.hookspecs import hookimpl
@@ -39,7 +38,7 @@ class StoresPlugin:
 @pytest.fixture
 def stores(monkeypatch):
     settings = Settings(storage_backend="mem", embedder="hash")
-    pm = plugins.PluginManager(settings, entry_points_source=lambda: [])
+    pm = plugins.PluginManager(settings, entry_points_source=list)
     plugin = StoresPlugin()
     pm.register_object(plugin, "stores")
     monkeypatch.setattr(plugins, "_default", pm)

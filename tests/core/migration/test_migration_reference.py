@@ -7,10 +7,8 @@ import json
 import sqlite3
 
 import pytest
-
 from mcp_memory.cli import main
 from mcp_memory.config import Settings
-from mcp_memory.errors import InvalidInputError
 from mcp_memory.migration import migrate
 from mcp_memory.models import content_hash
 

@@ -31,10 +31,10 @@ def chroma_server(tmp_path_factory):
     """Start `chroma run` on a free loopback port, wait for its heartbeat, yield (host, port)."""
     data = tmp_path_factory.mktemp("chroma_server")
     port = free_port()
-    log = open(data / "server.log", "wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen([chroma_cli(), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(data / "server.log", "wb") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen([chroma_cli(), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
     deadline = time.monotonic() + 60
     try:
@@ -58,4 +58,3 @@ def chroma_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory

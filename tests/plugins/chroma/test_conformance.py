@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mcp_memory.config import Settings
 from mcp_memory.testing import StorageConformance
 from mcp_memory_chroma.storage import ChromaStorage

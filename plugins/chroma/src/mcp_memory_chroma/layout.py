@@ -9,7 +9,8 @@ per tag, so that any/all tag filters are exact equality tests, never substring m
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mcp_memory.models import Memory
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from mcp_memory.errors import InvalidInputError, MemoryServiceError
 from mcp_memory.logging import get_logger

@@ -10,14 +10,19 @@ import asyncio
 import os
 import re
 import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-
 from mcp_memory.errors import EmbeddingError, MemoryServiceError, StorageError
 from mcp_memory.logging import get_logger
-from mcp_memory.models import Memory, QueryResult, Vector, relevance_from_cosine_distance
+from mcp_memory.models import (
+    Memory,
+    QueryResult,
+    Vector,
+    relevance_from_cosine_distance,
+)
 from mcp_memory.protocols import EmbeddingInfo
 
 from . import layout
@@ -347,7 +352,7 @@ class ChromaStorage:
         order = [record_id for _, record_id in sorted(await self._call(lambda: self._headers(None)))]
         for start in range(0, len(order), batch_size):
             ids = order[start:start + batch_size]
-            batch = await self._call(lambda: self._by_ids(ids, vectors=True))
+            batch = await self._call(self._by_ids, ids, True)
             if batch:
                 yield batch
 
