@@ -184,7 +184,8 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
     async def search(body: SearchRequest) -> dict[str, Any]:
         """Semantic search, best first."""
         results = await svc.retrieve(body.query, n_results=body.n_results, tags=body.tags,
-                                     memory_type=body.memory_type, min_relevance=body.min_relevance)
+                                     memory_type=body.memory_type, min_relevance=body.min_relevance,
+                                     **_mode(body.mode))
         return {"results": [r.to_dict() for r in results]}
 
     @app.post("/api/search/by-tag", tags=["search"])
@@ -208,7 +209,7 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
         now = None
         if body.now is not None:
             now = datetime.fromtimestamp(parse_timestamp(body.now), tz=timezone.utc)
-        found = await svc.recall(body.query, n_results=body.n_results, now=now)
+        found = await svc.recall(body.query, n_results=body.n_results, now=now, **_mode(body.mode))
         return {"results": [r.to_dict() for r in found.results], "start": found.start, "end": found.end,
                 "time_expression": found.time_expression, "semantic_query": found.semantic_query}
 
@@ -238,6 +239,11 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return app
+
+
+def _mode(mode: str | None) -> dict[str, Any]:
+    """Pass a ranking mode only when one was asked for (the service picks its default)."""
+    return {} if mode is None else {"mode": mode}
 
 
 def _timestamp(value: Any) -> float | None:

@@ -146,13 +146,14 @@ class RemoteMemoryService:
         return _memory(found) if found else None
 
     async def retrieve(self, query: Any, n_results: Any = 5, tags: Any = None, memory_type: Any = None,
-                       min_relevance: Any = 0.0) -> list[QueryResult]:
+                       min_relevance: Any = 0.0, mode: Any = None) -> list[QueryResult]:
         body = {"query": query, "n_results": n_results, "tags": tags, "memory_type": memory_type,
-                "min_relevance": min_relevance}
+                "min_relevance": min_relevance, "mode": mode}
         return _scored((await self._request("POST", "/api/search", body))["results"])
 
-    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None) -> RecallResult:
-        body = {"query": query, "n_results": n_results, "now": now.timestamp() if now else None}
+    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None,
+                     mode: Any = None) -> RecallResult:
+        body = {"query": query, "n_results": n_results, "now": now.timestamp() if now else None, "mode": mode}
         data = await self._request("POST", "/api/recall", body)
         return RecallResult(_scored(data["results"]), data["start"], data["end"], data["time_expression"],
                             data["semantic_query"])

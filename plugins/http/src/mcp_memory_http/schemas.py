@@ -41,6 +41,7 @@ class SearchRequest(Body):
     tags: Tags = None
     memory_type: Optional[str] = None
     min_relevance: Optional[float] = Field(None, ge=0.0, le=1.0)
+    mode: Optional[str] = Field(None, description="semantic, lexical or hybrid (the service's default if omitted)")
 
 
 class TagSearchRequest(Body):
@@ -59,6 +60,7 @@ class RecallRequest(Body):
     query: str = Field(description="Natural language with an optional time expression, e.g. 'last week'")
     n_results: int = Field(5, ge=1)
     now: Timestamp = Field(None, description="Reference time for the expression (default now)")
+    mode: Optional[str] = Field(None, description="Ranking mode, as in /api/search")
 
 
 class ExactMatchRequest(Body):
