@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
+import threading
 from typing import Any, Iterator
 
 import uvicorn
@@ -130,6 +132,23 @@ async def serve_in_background(settings: Settings, sock: socket.socket) -> Servin
     return ServingService(server)
 
 
+def _warm_up_in_background(service: Any) -> None:
+    """Load the embedding model while the server already answers (MCP_MEMORY_WARMUP=false skips it)."""
+    if os.environ.get("MCP_MEMORY_WARMUP", "true").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    embedder = getattr(service, "embedder", None)
+    if embedder is None or not hasattr(embedder, "warm_up"):
+        return
+
+    def load() -> None:
+        try:
+            embedder.warm_up()
+        except Exception as exc:  # the first search reports the same error to its caller
+            log.warning("embedder warm-up failed", error=f"{type(exc).__name__}: {exc}")
+
+    threading.Thread(target=load, name="embedder-warmup", daemon=True).start()
+
+
 def _stop_on_signals(server: uvicorn.Server) -> None:
     """SIGINT/SIGTERM end the serve loop gracefully, so that the store is closed (WAL checkpointed)."""
     loop = asyncio.get_running_loop()
@@ -155,6 +174,7 @@ def run_foreground(settings: Settings) -> int:
     async def main() -> None:
         service = await direct_opener(settings, HTTP_SERVER)()
         try:
+            _warm_up_in_background(service)
             app = create_app(service, settings)
             log.info("memory HTTP server listening", url=f"http://{host}:{port}", api=f"http://{host}:{port}/docs",
                      mcp=f"http://{host}:{port}/mcp", api_key_required=bool(settings.api_key))
