@@ -15,7 +15,7 @@ from mcp_memory.coordination import detect, direct_opener
 from mcp_memory_http.coordinate import decide, port_free
 from mcp_memory_http.failover import FailoverService
 from mcp_memory_http.server import ServingService
-from processes import API_KEY, free_port
+from processes import API_KEY
 
 pytestmark = pytest.mark.anyio
 
