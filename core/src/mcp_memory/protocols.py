@@ -128,3 +128,25 @@ class MemoryStorage(Protocol):
 
     async def close(self) -> None:
         """Flush and release everything; safe to call twice."""
+
+
+@runtime_checkable
+class LexicalSearch(Protocol):
+    """OPTIONAL store capability: full-text (word) search, used by the ``lexical`` and ``hybrid``
+    retrieval modes. A store without ``search_lexical`` (or whose ``search_lexical`` raises
+    ``NotImplementedError``, e.g. SQLite built without FTS5) makes the service fall back to semantic
+    search and log it once; nothing else depends on it.
+    """
+
+    async def search_lexical(
+        self,
+        query: str,
+        k: int,
+        tags: Sequence[str] | None = None,
+        memory_type: str | None = None,
+    ) -> list[QueryResult]:
+        """The k best memories matching ANY word of ``query``, ranked by BM25 (or similar), best first,
+        with the same filters as ``retrieve``. ``query`` is plain words from the service (stop words
+        already removed): treat it as text, never as query syntax; quotes, brackets or operators in it
+        must neither error nor change the meaning. Relevance = score / best score of this query, so the
+        best match is 1.0. No matching word: an empty list."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, AsyncIterator, Iterable, Sequence
 
+from . import ranking
 from .config import Settings
 from .errors import EmbeddingError, InvalidInputError, NotFoundError
 from .logging import get_logger
@@ -29,6 +30,8 @@ from .timeparse import parse_time_expression
 log = get_logger(__name__)
 
 _MISSING: Any = object()
+#: retrieval mode when the caller gives none (hybrid won on the LoCoMo dev set: docs/retrieval.md)
+DEFAULT_MODE = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class MemoryService:
         self.settings = settings or Settings()
         self.coordination_mode = coordination_mode
         self._closed = False
+        self._no_lexical = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -305,42 +309,87 @@ class MemoryService:
         tags: Any = None,
         memory_type: Any = None,
         min_relevance: Any = 0.0,
+        mode: Any = None,
     ) -> list[QueryResult]:
-        """Semantic search, best first, optionally filtered by any-tag and type."""
-        text = self._check_query(query)
-        k = self._limit(n_results)
-        floor = self._check_relevance(min_relevance)
-        [vector] = await self._embed([text])
-        results = await self.storage.retrieve(vector, k, normalize_tags(tags) or None, self._check_type(memory_type))
-        return [r for r in results if r.relevance_score >= floor]
+        """Search, best first, optionally filtered by any-tag and type.
 
-    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None) -> RecallResult:
-        """Time-aware recall: a time expression restricts by created_at, the rest ranks semantically.
-
-        With no time expression it is a plain semantic search; with only a time expression it lists
-        that period newest first.
+        ``mode``: "semantic" (by meaning), "lexical" (BM25 over words) or "hybrid" (both mixed; the
+        default). A store without lexical search answers semantically and the service logs it once.
         """
         text = self._check_query(query)
         k = self._limit(n_results)
+        floor = self._check_relevance(min_relevance)
+        chosen = self._check_mode(mode)
+        results = await self._search(text, k, normalize_tags(tags) or None, self._check_type(memory_type), chosen)
+        return [r for r in results if r.relevance_score >= floor]
+
+    async def _search(self, text: str, k: int, tags: list[str] | None, memory_type: str | None,
+                      mode: str) -> list[QueryResult]:
+        """The ranking of one mode (lexical and hybrid fall back to semantic without lexical search)."""
+        if mode == "lexical":
+            found = await self._lexical(text, k, tags, memory_type)
+            if found is not None:
+                return found
+            mode = "semantic"
+        pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
+        [vector] = await self._embed([text])
+        semantic = await self.storage.retrieve(vector, pool, tags, memory_type)
+        if mode == "semantic":
+            return semantic
+        lexical = await self._lexical(text, pool, tags, memory_type)
+        return semantic[:k] if lexical is None else ranking.fuse(semantic, lexical, k)
+
+    async def _lexical(self, text: str, k: int, tags: list[str] | None,
+                       memory_type: str | None) -> list[QueryResult] | None:
+        """BM25 results of the store, or None when it has no lexical search (logged once)."""
+        search = getattr(self.storage, "search_lexical", None)
+        if search is not None and not self._no_lexical:
+            terms = ranking.key_terms(text)
+            if not terms:
+                return []
+            try:
+                return await search(terms, k, tags, memory_type)
+            except NotImplementedError as exc:
+                reason = str(exc) or "not supported by this store"
+        else:
+            reason = "not supported by this store"
+        if not self._no_lexical:
+            self._no_lexical = True
+            log.warning("lexical search unavailable; lexical and hybrid retrieval fall back to semantic",
+                        backend=getattr(self.storage, "backend_name", type(self.storage).__name__), reason=reason)
+        return None
+
+    @property
+    def search_modes(self) -> list[str]:
+        """The retrieval modes this store really serves (others fall back to semantic)."""
+        lexical = getattr(self.storage, "search_lexical", None) is not None and not self._no_lexical
+        return list(ranking.MODES) if lexical else ["semantic"]
+
+    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None,
+                     mode: Any = None) -> RecallResult:
+        """Time-aware recall: the query ranks memories (``mode`` as in retrieve) and those created in
+        its time expression's window are preferred (``ranking.TIME_BOOST``), so a strong match from
+        just outside the window can still follow the in-window ones.
+
+        With no time expression it is a plain retrieve; with only a time expression it lists that
+        period newest first. ``now`` is the reference time for relative expressions (default: now).
+        """
+        text = self._check_query(query)
+        k = self._limit(n_results)
+        chosen = self._check_mode(mode)
         window = parse_time_expression(text, now)
         if window is None:
-            return RecallResult(await self.retrieve(text, k), None, None, None, text)
-        in_range = await self.storage.search_by_time(window.start, window.end, limit=self.settings.max_results)
-        if not window.rest or not in_range:
-            return RecallResult([QueryResult(m, 1.0) for m in in_range[:k]], window.start, window.end,
+            return RecallResult(await self._search(text, k, None, None, chosen), None, None, None, text)
+        if not window.rest:
+            in_range = await self.storage.search_by_time(window.start, window.end, limit=k)
+            return RecallResult([QueryResult(m, 1.0) for m in in_range], window.start, window.end,
                                 window.expression, window.rest)
-        [vector] = await self._embed([window.rest])
-        scored = sorted(
-            (QueryResult(m, s) for m, s in zip(in_range, await self._similarities(vector, in_range))),
-            key=lambda r: r.relevance_score,
-            reverse=True,
-        )
-        return RecallResult(scored[:k], window.start, window.end, window.expression, window.rest)
-
-    async def _similarities(self, vector: Vector, memories: list[Memory]) -> list[float]:
-        """Cosine relevance of each memory to ``vector`` (re-embeds the few in-range memories)."""
-        embedded = await self._embed([m.content for m in memories])
-        return [max(0.0, min(1.0, float(sum(a * b for a, b in zip(vector, e))))) for e in embedded]
+        pool = max(k, ranking.HYBRID_POOL)
+        # the whole query ranks: words of the time expression ("camping trip last year") are evidence too
+        ranked = await self._search(text, pool, None, None, chosen)
+        in_range = await self.storage.search_by_time(window.start, window.end, limit=pool)
+        results = ranking.boost_window(ranked, in_range, window.start, window.end, k)
+        return RecallResult(results, window.start, window.end, window.expression, window.rest)
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None) -> list[Memory]:
         clean = normalize_tags(tags)
@@ -383,6 +432,7 @@ class MemoryService:
     async def stats(self) -> dict[str, Any]:
         stats = dict(await self.storage.get_stats())
         stats["coordination_mode"] = self.coordination_mode
+        stats["search_modes"] = self.search_modes
         if self.embedder is not None:
             stats.setdefault("embedding_model", self.embedder.model_name)
             stats.setdefault("embedding_dimension", self.embedder.dimension)
@@ -413,6 +463,14 @@ class MemoryService:
         if len(query) > self.settings.max_content_length:
             raise InvalidInputError("query is longer than MCP_MEMORY_MAX_CONTENT_LENGTH")
         return query.strip()
+
+    @staticmethod
+    def _check_mode(mode: Any) -> str:
+        if mode is None:
+            return DEFAULT_MODE
+        if not isinstance(mode, str) or mode.strip().lower() not in ranking.MODES:
+            raise InvalidInputError(f"mode must be one of {', '.join(ranking.MODES)}, got {mode!r}")
+        return mode.strip().lower()
 
     @staticmethod
     def _check_relevance(value: Any) -> float:

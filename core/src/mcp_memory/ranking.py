@@ -1,0 +1,79 @@
+"""Relevance helpers of the service: query words for lexical search, fusion, time-window boost.
+
+Pure functions over ``QueryResult`` lists; ``MemoryService`` decides when to use them. The constants
+were chosen on the LoCoMo development set (see docs/retrieval.md), never on a test set.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from .models import Memory, QueryResult
+
+MODES = ("semantic", "lexical", "hybrid")
+#: hybrid relevance = SEMANTIC_WEIGHT * cosine + (1 - SEMANTIC_WEIGHT) * BM25 / best BM25
+SEMANTIC_WEIGHT = 0.7
+#: candidates taken from each ranking before fusion
+HYBRID_POOL = 200
+#: added (then rescaled to 0..1) to memories created inside a recalled time window
+TIME_BOOST = 0.2
+#: at most this many words go into one lexical query
+MAX_TERMS = 64
+
+_WORD = re.compile(r"\w+")
+
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be been before being below between both but
+by can could did do does doing don down during each ever few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own s same she should so some such t than that
+the their theirs them themselves then there these they this those through to too under until up very was
+we were what when where which while who whom why will with would you your yours yourself yourselves
+""".split())
+
+
+def key_terms(text: str) -> str:
+    """The words of ``text`` worth matching literally: lower-cased, de-duplicated, stop words removed
+    (all words when only stop words remain). Plain words joined by spaces, never query syntax."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+    kept = [w for w in words if w not in STOP_WORDS] or words
+    return " ".join(kept[:MAX_TERMS])
+
+
+def fuse(semantic: Sequence[QueryResult], lexical: Sequence[QueryResult], k: int,
+         weight: float = SEMANTIC_WEIGHT) -> list[QueryResult]:
+    """Mix a semantic and a lexical ranking into one, best first, relevance in 0..1.
+
+    A memory found only lexically gets the lowest cosine of the semantic list (it ranked below all of
+    them); one found only semantically gets a lexical score of 0.
+    """
+    cosine = {r.memory.content_hash: r.relevance_score for r in semantic}
+    words = {r.memory.content_hash: r.relevance_score for r in lexical}
+    floor = min(cosine.values(), default=0.0)
+    memories: dict[str, Memory] = {}
+    for r in (*semantic, *lexical):
+        memories.setdefault(r.memory.content_hash, r.memory)
+    order = {h: i for i, h in enumerate(memories)}
+    scored = [QueryResult(m, weight * cosine.get(h, floor) + (1.0 - weight) * words.get(h, 0.0))
+              for h, m in memories.items()]
+    scored.sort(key=lambda r: (-r.relevance_score, order[r.memory.content_hash]))
+    return scored[:k]
+
+
+def boost_window(ranked: Sequence[QueryResult], in_window: Iterable[Memory], start: float | None,
+                 end: float | None, k: int, boost: float = TIME_BOOST) -> list[QueryResult]:
+    """Re-rank ``ranked`` preferring memories created in [start, end].
+
+    In-window memories that ``ranked`` missed join with its lowest score (newest first among them).
+    Scores are (relevance + boost if inside) / (1 + boost), so they stay in 0..1.
+    """
+    lo = float("-inf") if start is None else start
+    hi = float("inf") if end is None else end
+    floor = min((r.relevance_score for r in ranked), default=0.0)
+    seen = {r.memory.content_hash for r in ranked}
+    extra = [QueryResult(m, floor) for m in in_window if m.content_hash not in seen]
+    scored = [QueryResult(r.memory, (r.relevance_score + (boost if lo <= r.memory.created_at <= hi else 0.0))
+                          / (1.0 + boost)) for r in (*ranked, *extra)]
+    scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
+    return scored[:k]
