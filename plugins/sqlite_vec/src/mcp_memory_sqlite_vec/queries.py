@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
@@ -16,6 +17,8 @@ COLUMNS = "m.id, m.content_hash, m.content, m.memory_type, m.metadata, m.created
 NEWEST_FIRST = "ORDER BY m.created_at DESC, m.content_hash DESC"
 KNN_MAX_K = 4096  # sqlite-vec's limit on k in a vec0 KNN query
 CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-variable limit
+MAX_MATCH_TERMS = 64
+_WORD = re.compile(r"\w+")
 
 
 @contextmanager
@@ -181,6 +184,38 @@ def nearest(conn: Any, query: bytes, k: int, tags: Sequence[str] | None, memory_
         ).fetchall()
     found = by_ids(conn, [h[0] for h in hits])
     return [QueryResult(found[i], relevance_from_cosine_distance(d)) for i, d in hits if i in found]
+
+
+def match_expression(text: str) -> str | None:
+    """An FTS5 query matching ANY word of ``text``: each word quoted as a string, joined by OR.
+
+    Only ``\\w+`` runs survive, so quotes, brackets, ``NEAR(``, ``*`` or ``-`` in user text can never act as
+    FTS5 syntax. None when the text has no word at all.
+    """
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:MAX_MATCH_TERMS]
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words) or None
+
+
+def lexical(conn: Any, text: str, k: int, tags: Sequence[str] | None, memory_type: str | None) -> list[QueryResult]:
+    """Top-k by BM25 over the full-text index, with the same filters as ``nearest``.
+
+    Relevance is the BM25 score divided by the best score of this query (the best match is 1.0).
+    """
+    expression = match_expression(text)
+    if expression is None or k < 1:
+        return []
+    where, params = filters(tags, memory_type)
+    condition = where.replace(" WHERE ", " AND ", 1) if where else ""
+    hits = conn.execute(
+        "SELECT m.id, -bm25(memory_fts) AS score FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid "
+        f"WHERE memory_fts MATCH ?{condition} ORDER BY score DESC, m.id LIMIT ?",
+        [expression, *params, k],
+    ).fetchall()
+    if not hits:
+        return []
+    best = hits[0][1] if hits[0][1] > 0 else 1.0
+    found = by_ids(conn, [h[0] for h in hits])
+    return [QueryResult(found[i], min(1.0, max(0.0, score / best))) for i, score in hits if i in found]
 
 
 def by_tags(conn: Any, tags: Sequence[str], match_all: bool, limit: int | None) -> list[Memory]:

@@ -6,10 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory.errors import EmbeddingError, StorageError
+from mcp_memory.logging import get_logger
 from mcp_memory.protocols import EmbeddingInfo
 
-SCHEMA_VERSION = 1
+log = get_logger(__name__)
+
+SCHEMA_VERSION = 2  # 2: memory_fts full-text index (upgraded in place from 1)
 MAX_DIMENSION = 8192
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -32,6 +36,53 @@ TABLES = (
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS idx_memory_tags_tag ON memory_tags(tag)",
 )
+
+
+# The full-text index mirrors memories.content; triggers keep it in the same transaction as every write.
+FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5(content, content='memories', "
+    f"content_rowid='id', tokenize='{FTS_TOKENIZER}')",
+    """CREATE TRIGGER IF NOT EXISTS memory_fts_insert AFTER INSERT ON memories BEGIN
+        INSERT INTO memory_fts (rowid, content) VALUES (new.id, new.content);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS memory_fts_delete AFTER DELETE ON memories BEGIN
+        INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS memory_fts_update AFTER UPDATE OF content ON memories BEGIN
+        INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO memory_fts (rowid, content) VALUES (new.id, new.content);
+    END""",
+)
+
+
+def fts5_available(conn: Any) -> bool:
+    """True when this SQLite build has FTS5."""
+    return any("ENABLE_FTS5" in row[0] for row in conn.execute("PRAGMA compile_options"))
+
+
+def has_fts(conn: Any) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='memory_fts'").fetchone() is not None
+
+
+def _ensure_fts(conn: Any, path: Path) -> bool:
+    """Create the full-text index if missing and back-fill it from memories. False without FTS5."""
+    exists = has_fts(conn)
+    if not fts5_available(conn):
+        if exists:
+            raise StorageError(
+                f"{path} has a full-text index but this Python's SQLite lacks FTS5, so writes would fail; "
+                "pip install sqlean.py (mcp-memory uses it when the stdlib sqlite3 cannot load sqlite-vec)"
+            )
+        log.warning("SQLite lacks FTS5: lexical and hybrid search fall back to semantic", path=str(path))
+        return False
+    for statement in FTS:
+        conn.execute(statement)
+    if not exists:
+        conn.execute("INSERT INTO memory_fts (memory_fts) VALUES ('rebuild')")
+        indexed = conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
+        if indexed:
+            log.info("full-text index built", path=str(path), memories=indexed)
+    return True
 
 
 def read_meta(conn: Any) -> dict[str, str]:
@@ -70,16 +121,27 @@ def create_vector_table(conn: Any, dimension: int) -> None:
     )
 
 
-def setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
-    """Create what is missing and reconcile the embedder with the one recorded (inside a transaction).
+def setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> tuple[EmbeddingInfo | None, bool]:
+    """Create what is missing, upgrade an older schema in place, and reconcile the embedder with the one
+    recorded (inside a transaction).
 
-    Returns the embedding info in force (None when nothing is recorded and none was given).
+    Returns the embedding info in force (None when nothing is recorded and none was given) and whether
+    the full-text index is usable.
     """
     meta = check_existing(conn, path)
     for statement in TABLES:
         conn.execute(statement)
-    if "schema_version" not in meta:
+    fts = _ensure_fts(conn, path)
+    old = meta.get("schema_version")
+    if old != str(SCHEMA_VERSION):
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if old is not None:
+            log.info("schema upgraded", path=str(path), version_from=int(old), version_to=SCHEMA_VERSION)
+    return _embedding(conn, path, meta, embedding), fts
+
+
+def _embedding(conn: Any, path: Path, meta: dict[str, str], embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
+    """Record the embedder on first use; refuse a different one later."""
     recorded = None
     if "embedding_model" in meta and "embedding_dimension" in meta:
         recorded = EmbeddingInfo(meta["embedding_model"], int(meta["embedding_dimension"]))

@@ -31,7 +31,7 @@ def _run_once(attempt: Callable[[], Any], is_busy: Callable[[BaseException], boo
     return attempt()
 
 
-def _setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
+def _setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> tuple[EmbeddingInfo | None, bool]:
     with queries.transaction(conn):
         return schema.setup(conn, path, embedding)
 
@@ -63,6 +63,7 @@ class SqliteVecStorage:
         self._conn: Any = None
         self._errors: tuple[type[BaseException], ...] = ()
         self._embedding: EmbeddingInfo | None = None
+        self._fts = False
         self._closed = False
 
     # -- worker plumbing ---------------------------------------------------------------------
@@ -97,7 +98,7 @@ class SqliteVecStorage:
         return await loop.run_in_executor(self._executor, partial(self._guarded, fn, *args))
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _open(self, embedding: EmbeddingInfo | None) -> EmbeddingInfo | None:
+    def _open(self, embedding: EmbeddingInfo | None) -> tuple[EmbeddingInfo | None, bool]:
         conn, driver = connect(self.path)
         errors = (driver_module(driver).Error,)
         self._errors = errors
@@ -134,7 +135,7 @@ class SqliteVecStorage:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-vec")
         loop = asyncio.get_running_loop()
         try:
-            self._embedding = await loop.run_in_executor(self._executor, self._open, embedding)
+            self._embedding, self._fts = await loop.run_in_executor(self._executor, self._open, embedding)
         except BaseException:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -200,6 +201,13 @@ class SqliteVecStorage:
         blob = queries.to_blob(embedding, self._embedding)
         return await self._call(queries.nearest, blob, k, list(tags) if tags else None, memory_type)
 
+    async def search_lexical(self, query: str, k: int, tags: Sequence[str] | None = None,
+                             memory_type: str | None = None) -> list[QueryResult]:
+        """BM25 over the FTS5 index (any word of ``query``, taken as plain text)."""
+        if self._conn is not None and not self._fts:
+            raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
+        return await self._call(queries.lexical, query, k, list(tags) if tags else None, memory_type)
+
     async def search_by_tag(self, tags: Sequence[str], match_all: bool = False,
                             limit: int | None = None) -> list[Memory]:
         return await self._call(queries.by_tags, list(tags), match_all, limit)
@@ -246,6 +254,7 @@ class SqliteVecStorage:
             "sqlite_version": one("SELECT sqlite_version()"),
             "sqlite_vec_version": one("SELECT vec_version()"),
             "sqlite_driver": self.driver,
+            "full_text_index": self._fts,
             "journal_mode": one("PRAGMA journal_mode"),
             "database_path": str(self.path),
         }
@@ -259,12 +268,17 @@ class SqliteVecStorage:
 
     def _optimize_sync(self, conn: Any) -> dict[str, Any]:
         before = _size_mb(self.path)
+        actions = ["vacuum", "reindex", "analyze", "wal_checkpoint"]
+        if self._fts:
+            with queries.transaction(conn):
+                conn.execute("INSERT INTO memory_fts (memory_fts) VALUES ('optimize')")
+            actions.insert(0, "fts_optimize")
         conn.execute("VACUUM")
         conn.execute("REINDEX")
         conn.execute("ANALYZE")
         busy, wal_pages, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return {"size_before_mb": before, "size_after_mb": _size_mb(self.path),
-                "actions": ["vacuum", "reindex", "analyze", "wal_checkpoint"],
+                "actions": actions,
                 "checkpoint": {"busy": bool(busy), "wal_pages": wal_pages, "checkpointed_pages": moved}}
 
     async def optimize(self) -> dict[str, Any]:
