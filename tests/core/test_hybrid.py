@@ -203,3 +203,28 @@ async def test_recall_with_only_time_lists_the_window_and_without_time_is_retrie
     assert plain.results == await service.retrieve("camping trip lake", n_results=2, mode="lexical")
     with pytest.raises(InvalidInputError):
         await service.recall("camping last week", now=NOW, mode="nope")
+
+
+# -- the MCP tool ----------------------------------------------------------------------------
+async def test_retrieve_memory_tool_passes_the_mode():
+    from mcp import Client
+
+    from mcp_memory.mcp_server import build_server
+
+    storage = LexicalMemoryStorage()
+    service = make(storage)
+    await service.initialize()
+    await service.store("ticket PX-4471 is about the login page")
+    await service.store("the login page loads slowly")
+
+    async def get_service():
+        return service
+
+    async with Client(build_server(get_service)) as client:
+        await client.list_tools()
+        res = await client.call_tool("retrieve_memory", {"query": "PX-4471", "mode": "lexical"})
+        assert not res.is_error and storage.queries == ["px 4471"]
+        assert [r["memory"]["content"] for r in res.structured_content["results"]] == [
+            "ticket PX-4471 is about the login page"]
+        bad = await client.call_tool("retrieve_memory", {"query": "x", "mode": "fuzzy"})
+        assert bad.is_error and "mode" in bad.content[0].text

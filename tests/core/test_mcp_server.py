@@ -64,7 +64,7 @@ async def test_tools_are_listed_with_schemas_annotations_and_descriptions(client
     assert set(tools["store_memory"].input_schema["required"]) == {"content"}
     assert set(tools["store_memory"].input_schema["properties"]) == {"content", "tags", "memory_type", "metadata"}
     assert set(tools["retrieve_memory"].input_schema["properties"]) == {
-        "query", "n_results", "min_relevance", "tags", "memory_type"}
+        "query", "n_results", "min_relevance", "tags", "memory_type", "mode"}
     assert set(tools["list_memories"].input_schema["properties"]) == {"page", "page_size", "tag", "memory_type"}
     assert "last week" in tools["recall_memory"].description + json.dumps(tools["recall_memory"].input_schema)
 

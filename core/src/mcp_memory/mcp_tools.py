@@ -6,7 +6,7 @@ Every tool returns a short text plus structured content (its output schema comes
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -144,6 +144,9 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
         tags: Annotated[list[str] | str | None, Field(description=(
             "Only memories carrying at least one of these tags (list or comma-separated string)."))] = None,
         memory_type: Annotated[str | None, Field(description="Only memories of this type.")] = None,
+        mode: Annotated[Literal["semantic", "lexical", "hybrid"] | None, Field(description=(
+            "hybrid (default): meaning and exact words together; semantic: meaning only; lexical: "
+            "exact words only (names, numbers, rare terms)."))] = None,
     ) -> Annotated[CallToolResult, RetrieveOutput]:
         """Semantic search: find the stored memories most related in meaning to a question or topic.
 
@@ -154,7 +157,8 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
         """
         service = await get_service()
         found = [ScoredMemory.of(r) for r in await service.retrieve(
-            query, n_results=n_results, tags=tags, memory_type=memory_type, min_relevance=min_relevance)]
+            query, n_results=n_results, tags=tags, memory_type=memory_type, min_relevance=min_relevance,
+            mode=mode)]
         text = render_scored(f"Found {count(len(found))} for {query!r}:", found,
                              f"No memories match {query!r}.")
         return result(text, RetrieveOutput(query=query, results=found, total_results=len(found)))
