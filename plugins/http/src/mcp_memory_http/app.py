@@ -26,6 +26,7 @@ from mcp_memory.service import NewMemory
 
 from . import SERVICE_NAME, __version__
 from .auth import ApiKeyMiddleware, key_ok
+from .dashboard import install_dashboard
 from .events import EventBus, PublishingService
 from .schemas import (
     DeleteByTagRequest,
@@ -38,6 +39,7 @@ from .schemas import (
     TagSearchRequest,
     TimeSearchRequest,
 )
+from .timeline import counts_per_day
 from .wire import error_body, http_error_name, status_of
 
 log = get_logger(__name__)
@@ -107,6 +109,7 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
     _install_error_handlers(app)
     app.state.service = svc
     app.state.bus = bus
+    install_dashboard(app)
 
     # -- health and stats ----------------------------------------------------------------------
     @app.get("/api/health", tags=["health"])
@@ -126,6 +129,12 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
     @app.get("/api/stats", tags=["health"])
     async def stats() -> dict[str, Any]:
         return await svc.stats()
+
+    @app.get("/api/stats/timeline", tags=["health"])
+    async def timeline(days: int = Query(30, ge=1, le=366),
+                       utc_offset_minutes: int = Query(0, ge=-840, le=840)) -> dict[str, Any]:
+        """Memories stored per calendar day over the last ``days`` days (in the caller's UTC offset)."""
+        return await counts_per_day(svc, days, utc_offset_minutes)
 
     @app.get("/api/tags", tags=["memories"])
     async def tags() -> dict[str, Any]:

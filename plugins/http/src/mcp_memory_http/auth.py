@@ -11,8 +11,14 @@ from mcp_memory.errors import ConfigError
 
 from .wire import error_body
 
-#: Answers a minimal identity without the key (so clients can find the server); the rest needs it.
-OPEN_PATHS = frozenset({"/api/health"})
+#: Open without the key: a minimal identity (so clients can find the server) and the dashboard's static page
+#: and assets (they hold no data; the page asks for the key and sends it on every API call). The rest needs it.
+OPEN_PATHS = frozenset({"/api/health", "/"})
+OPEN_PREFIXES = ("/static/",)
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
@@ -57,7 +63,7 @@ class ApiKeyMiddleware:
         self.api_key = api_key
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.api_key or scope.get("path") in OPEN_PATHS:
+        if scope["type"] != "http" or not self.api_key or is_open(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
