@@ -1,0 +1,3 @@
+"""The benchmark is a script, not a test: the normal run never collects it (smoke: tests/integration/test_bench_smoke.py)."""
+
+collect_ignore = ["test_sqlite_vec_perf.py", "corpus.py"]
