@@ -47,14 +47,17 @@ async function readJson(response) {
   }
 }
 
-function failure(response, data) {
+function failure(response, data, usedKey) {
   const detail = (data && data.detail) || response.statusText || `HTTP ${response.status}`;
   const Kind = response.status === 401 ? AuthError : ApiError;
-  return new Kind(response.status, data && data.error, detail);
+  const err = new Kind(response.status, data && data.error, detail);
+  err.key = usedKey; // tells a refusal of the current key from a late answer to an older one
+  return err;
 }
 
 /** Call the API; resolves to the JSON answer, rejects with ApiError, AuthError or NetworkError. */
 export async function api(method, path, body) {
+  const usedKey = auth.key;
   const init = { method, headers: headers(), cache: "no-store" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -67,7 +70,7 @@ export async function api(method, path, body) {
     throw unreachable(err);
   }
   const data = await readJson(response);
-  if (!response.ok) throw failure(response, data);
+  if (!response.ok) throw failure(response, data, usedKey);
   return data;
 }
 
@@ -106,6 +109,7 @@ export function listen({ onEvent, onState, onAuthError }) {
 
   async function followOnce() {
     controller = new AbortController();
+    const usedKey = auth.key;
     let response;
     try {
       response = await fetch("/api/events", {
@@ -114,7 +118,7 @@ export function listen({ onEvent, onState, onAuthError }) {
     } catch (err) {
       throw unreachable(err);
     }
-    if (!response.ok || !response.body) throw failure(response, await readJson(response));
+    if (!response.ok || !response.body) throw failure(response, await readJson(response), usedKey);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

@@ -8,6 +8,7 @@ const SEARCH_RESULTS = 20;
 const TIME_SCAN = 1000; // newest memories read for a time-filtered listing
 const CHIP_COUNT = 16;
 const TOP_TAGS = 8;
+const CHECK_MS = 10000; // how often to look for writes made directly to the database file (no event for those)
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,6 +24,8 @@ const state = {
   fresh: new Set(),
   stopLive: null,
   loadSeq: 0,
+  total: null,
+  lastWriteSeen: 0,
 };
 
 // -- small helpers -------------------------------------------------------------------------------
@@ -80,6 +83,7 @@ function fieldError(id, message) {
 /** Show what went wrong: a 401 asks for the key again, the rest goes to the alert bar. */
 function report(err) {
   if (err instanceof AuthError) {
+    if (auth.key && err.key !== auth.key) return; // a late answer to a key already replaced
     askForKey(auth.key ? "The server refused this key (401). Check MCP_API_KEY and enter it again." : "");
   } else if (err instanceof NetworkError) {
     showAlert(err.message);
@@ -99,8 +103,8 @@ function askForKey(message) {
   state.stopLive = null;
   auth.key = "";
   setLive("offline");
-  fieldError("key-error", message);
   const dialog = $("key-dialog");
+  if (message || !dialog.open) fieldError("key-error", message);
   if (!dialog.open) dialog.showModal();
   $("key-input").focus();
 }
@@ -215,9 +219,10 @@ function renderResults() {
   if (view.search) {
     $("results-info").textContent = `${view.total} for “${state.query}”${filtersText()}`;
   } else {
-    const from = view.total ? (state.page - 1) * PAGE_SIZE + 1 : 0;
-    const to = (state.page - 1) * PAGE_SIZE + state.items.length;
-    $("results-info").textContent = `${from}–${to} of ${view.total}${view.capped ? "+" : ""}${filtersText()}`;
+    const from = (state.page - 1) * PAGE_SIZE + 1;
+    const to = from + state.items.length - 1;
+    const range = view.total ? `${from}–${to} of ${view.total}${view.capped ? "+" : ""}` : "none";
+    $("results-info").textContent = `${range}${filtersText()}`;
   }
   const pages = Math.max(1, Math.ceil(view.total / PAGE_SIZE));
   $("pager").hidden = Boolean(view.search) || pages <= 1;
@@ -277,6 +282,7 @@ async function loadStats() {
   ]);
   const store = health.storage || {};
   const embedder = health.embedder || {};
+  state.total = store.total_memories ?? null;
   $("stat-total").textContent = (store.total_memories ?? "–").toLocaleString();
   $("stat-tags").textContent = (store.unique_tags ?? "–").toLocaleString();
   $("stat-size").textContent = sizeText(store.database_size_mb);
@@ -310,19 +316,48 @@ function refreshSoon(results) {
 
 function onEvent(name, data) {
   const hash = data.content_hash;
+  state.lastWriteSeen = Date.now();
   if (name === "stored") {
     state.fresh.add(hash);
     toast(`New memory: ${preview(data.memory ? data.memory.content : hash)}`);
     if (state.query) $("notice").hidden = false;
     refreshSoon(!state.query);
   } else if (name === "updated" && data.memory) {
-    state.items = state.items.map((item) => (item.memory.content_hash === hash ? { ...item, memory: data.memory } : item));
-    if (state.view) renderResults();
+    replaceItem(data.memory);
     refreshSoon(false);
   } else if (name === "deleted") {
-    state.items = state.items.filter((item) => item.memory.content_hash !== hash);
-    if (state.view) renderResults();
+    removeItem(hash);
     if (state.open && state.open.content_hash === hash) fieldError("memory-error", "This memory was just deleted.");
+    refreshSoon(!state.query);
+  }
+}
+
+function replaceItem(memory) {
+  const hash = memory.content_hash;
+  state.items = state.items.map((item) => (item.memory.content_hash === hash ? { ...item, memory } : item));
+  if (state.view) renderResults();
+}
+
+function removeItem(hash) {
+  state.items = state.items.filter((item) => item.memory.content_hash !== hash);
+  if (state.view) renderResults();
+}
+
+/** Writes made directly to the database file (the memory CLI, a client with HTTP off) send no event:
+ *  a cheap count now and then catches stores and deletes among them. */
+async function checkForDirectWrites() {
+  if (document.hidden || state.total === null || $("key-dialog").open) return;
+  let stats;
+  try {
+    stats = await api("GET", "/api/stats");
+  } catch {
+    return; // the live status and the next action report what is wrong
+  }
+  // a count that moved without a write seen lately (those refresh the page themselves)
+  if (stats.total_memories !== state.total && Date.now() - state.lastWriteSeen > CHECK_MS) {
+    state.total = stats.total_memories;
+    toast("Refreshed: memories were changed directly in the database");
+    if (state.query) $("notice").hidden = false;
     refreshSoon(!state.query);
   }
 }
@@ -334,7 +369,10 @@ function startLive() {
     onEvent,
     onState: (status, { reconnected }) => {
       setLive(status);
-      if (status === "live" && reconnected) refreshAll(); // events may have been missed
+      if (status === "live" && reconnected) { // back after a break: events may have been missed
+        hideAlert();
+        refreshAll();
+      }
     },
     onAuthError: report,
   });
@@ -393,7 +431,7 @@ async function saveMemory(event) {
   };
   try {
     const updated = await api("PATCH", `/api/memories/${encodeURIComponent(hash)}`, body);
-    onEvent("updated", { content_hash: hash, memory: updated });
+    replaceItem(updated); // the event follows; this page need not wait for it
     $("memory-dialog").close();
     toast("Changes saved");
   } catch (err) {
@@ -414,7 +452,9 @@ async function deleteMemory(event) {
     await api("DELETE", `/api/memories/${encodeURIComponent(hash)}`);
     $("confirm-dialog").close();
     $("memory-dialog").close();
-    onEvent("deleted", { content_hash: hash });
+    state.lastWriteSeen = Date.now();
+    removeItem(hash);
+    refreshSoon(!state.query);
     toast("Memory deleted");
   } catch (err) {
     $("confirm-dialog").close();
@@ -447,6 +487,7 @@ async function addMemory(event) {
   if (metadata.value) body.metadata = metadata.value;
   try {
     const result = await api("POST", "/api/memories", body);
+    state.lastWriteSeen = Date.now();
     $("add-dialog").close();
     toast(result.duplicate ? "Already stored: a memory with this exact content exists" : "Memory stored");
     if (!state.query) reloadFromFirstPage();
@@ -506,3 +547,4 @@ function wire() {
 
 wire();
 start();
+setInterval(checkForDirectWrites, CHECK_MS);

@@ -31,7 +31,7 @@ export function renderChart(figure, days) {
   const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": summary });
   chart.append(svg("title", {}, summary));
   chart.append(svg("line", { x1: 0, x2: WIDTH, y1: BOTTOM, y2: BOTTOM, class: "axis" }));
-  chart.append(svg("text", { x: 0, y: 10, class: "label" }, `max ${max}`));
+  if (total) chart.append(svg("text", { x: 0, y: 10, class: "label" }, `max ${max} a day`));
 
   const slot = WIDTH / Math.max(1, days.length);
   days.forEach((day, i) => {
