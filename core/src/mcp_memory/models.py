@@ -16,6 +16,10 @@ from .errors import InvalidInputError
 Vector = Sequence[float]
 
 MAX_TAG_LENGTH = 100
+MAX_METADATA_DEPTH = 32
+#: the timestamps that have an ISO 8601 form in UTC: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
+MIN_TIMESTAMP = -62135596800.0
+MAX_TIMESTAMP = 253402300799.0
 
 
 def content_hash(content: str) -> str:
@@ -41,7 +45,7 @@ def normalize_tags(tags: str | Iterable[str] | None) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str):
             raise InvalidInputError(f"every tag must be a string, got {type(tag).__name__}: {tag!r}")
-        clean = " ".join(tag.split()).lower()
+        clean = " ".join(check_text(tag, "a tag").split()).lower()
         if not clean:
             continue
         if len(clean) > MAX_TAG_LENGTH:
@@ -56,11 +60,37 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"metadata must be a JSON object, got {type(metadata).__name__}")
+    if _depth(metadata) > MAX_METADATA_DEPTH:
+        raise InvalidInputError(f"metadata is nested more than {MAX_METADATA_DEPTH} levels deep; flatten it")
     try:
-        json.dumps(metadata, allow_nan=False)
+        check_text(json.dumps(metadata, allow_nan=False, ensure_ascii=False), "metadata")
+    except InvalidInputError:
+        raise
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"metadata is not valid JSON: {exc}") from None
     return metadata
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of lists and dicts (without recursion, so any input is safe)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            deepest = max(deepest, level)
+            if level <= MAX_METADATA_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def check_text(value: str, name: str) -> str:
+    """Refuse text that cannot be stored as UTF-8, such as a lone surrogate ('\\ud800')."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(f"{name} holds an invalid character at position {exc.start} "
+                                f"({value[exc.start]!r} is half of a surrogate pair); send valid UTF-8 text") from None
+    return value
 
 
 def iso(timestamp: float) -> str:
@@ -73,9 +103,9 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, bool):
         raise InvalidInputError(f"not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise InvalidInputError(f"not a finite timestamp: {value!r}")
-        return float(value)
+        return _in_range(value, value)
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):
@@ -86,8 +116,15 @@ def parse_timestamp(value: Any) -> float:
             raise InvalidInputError(f"not an ISO 8601 timestamp: {value!r}") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp()
+        return _in_range(parsed.timestamp(), value)
     raise InvalidInputError(f"not a timestamp: {value!r}")
+
+
+def _in_range(seconds: float, given: Any) -> float:
+    """Timestamps must have an ISO form (years 1 to 9999), or the memory could never be shown again."""
+    if not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
+        raise InvalidInputError(f"timestamp out of range: {given!r:.60}; use a date between the years 1 and 9999")
+    return float(seconds)
 
 
 @dataclass(frozen=True)
@@ -180,5 +217,10 @@ class QueryResult:
 
 
 def relevance_from_cosine_distance(distance: float) -> float:
-    """Map a cosine distance (0..2) to a relevance in [0, 1]: cosine similarity clipped at 0."""
+    """Map a cosine distance (0..2) to a relevance in [0, 1]: cosine similarity clipped at 0.
+
+    A zero vector has no direction: its distance is NULL or NaN, and its relevance 0.
+    """
+    if distance is None or math.isnan(distance):
+        return 0.0
     return min(1.0, max(0.0, 1.0 - float(distance)))

@@ -6,6 +6,7 @@ Every surface (CLI, MCP tools, REST API, migration) calls this class; stores onl
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from .models import (
     QueryResult,
     Vector,
     check_metadata,
+    check_text,
     content_hash,
     normalize_tags,
     parse_timestamp,
@@ -30,6 +32,8 @@ from .timeparse import parse_time_expression
 log = get_logger(__name__)
 
 _MISSING: Any = object()
+#: the largest row offset a store is asked for (SQLite integers are 64-bit)
+MAX_OFFSET = 2**62
 #: retrieval mode when the caller gives none (hybrid won on the LoCoMo dev set: docs/retrieval.md)
 DEFAULT_MODE = "hybrid"
 
@@ -118,7 +122,7 @@ class MemoryService:
     def _check_content(self, content: Any) -> str:
         if not isinstance(content, str):
             raise InvalidInputError(f"content must be a string, got {type(content).__name__}")
-        if not content.strip():
+        if not check_text(content, "content").strip():
             raise InvalidInputError("content is empty")
         limit = self.settings.max_content_length
         if len(content) > limit:
@@ -134,13 +138,21 @@ class MemoryService:
             return None
         if not isinstance(memory_type, str):
             raise InvalidInputError(f"memory_type must be a string, got {type(memory_type).__name__}")
-        return memory_type.strip() or None
+        return check_text(memory_type, "memory_type").strip() or None
 
     @staticmethod
     def _check_hash(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInputError("content_hash must be a non-empty string")
-        return value.strip().lower()
+        return check_text(value, "content_hash").strip().lower()
+
+    def _check_metadata(self, metadata: Any) -> dict[str, Any]:
+        checked = check_metadata(metadata)
+        size = len(json.dumps(checked, ensure_ascii=False)) if checked else 0
+        if size > self.settings.max_content_length:
+            raise InvalidInputError(f"metadata has {size:,} characters as JSON, more than the limit of "
+                                    f"{self.settings.max_content_length:,} (MCP_MEMORY_MAX_CONTENT_LENGTH)")
+        return checked
 
     def _limit(self, n: Any, name: str = "n_results") -> int:
         if isinstance(n, bool) or not isinstance(n, int):
@@ -159,7 +171,7 @@ class MemoryService:
             content,
             tags=normalize_tags(item.tags),
             memory_type=self._check_type(item.memory_type),
-            metadata=check_metadata(item.metadata),
+            metadata=self._check_metadata(item.metadata),
             created_at=created,
         )
 
@@ -262,7 +274,7 @@ class MemoryService:
         new_type = current.memory_type if memory_type is _MISSING else self._check_type(memory_type)
         new_meta = current.metadata
         if metadata is not _MISSING:
-            checked = check_metadata(metadata)
+            checked = self._check_metadata(metadata)
             new_meta = {**current.metadata, **checked} if merge_metadata else checked
         updated = current.with_changes(tags=new_tags, memory_type=new_type, metadata=new_meta,
                                        updated_at=max(time.time(), current.created_at))
@@ -414,7 +426,8 @@ class MemoryService:
         size = self._limit(page_size, "page_size")
         tags = normalize_tags(tag) or None
         mtype = self._check_type(memory_type)
-        memories = await self.storage.list_memories((page - 1) * size, size, tags, mtype)
+        offset = min((page - 1) * size, MAX_OFFSET)  # a page far past the end is empty, not an overflow
+        memories = await self.storage.list_memories(offset, size, tags, mtype)
         total = await self.storage.count(tags, mtype)
         return Page(memories, page, size, total)
 
@@ -458,7 +471,7 @@ class MemoryService:
     def _check_query(self, query: Any) -> str:
         if not isinstance(query, str):
             raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
-        if not query.strip():
+        if not check_text(query, "query").strip():
             raise InvalidInputError("query is empty")
         if len(query) > self.settings.max_content_length:
             raise InvalidInputError("query is longer than MCP_MEMORY_MAX_CONTENT_LENGTH")

@@ -120,8 +120,14 @@ def parse_time_expression(query: str, now: datetime | None = None) -> TimeRange 
     for pattern, build in patterns:
         match = re.search(pattern, text)
         if match:
-            start, end = build(match)  # type: ignore[operator]
-            return result(match, start, end)
+            try:
+                start, end = build(match)  # type: ignore[operator]
+                return result(match, start, end)
+            except InvalidInputError:
+                raise
+            except (OverflowError, ValueError):  # e.g. "on 9999-12-31" ends in the year 10000
+                raise InvalidInputError(f"date out of range in {match.group(0)!r}: dates run from the year 1 "
+                                        "to 9999") from None
     return None
 
 
