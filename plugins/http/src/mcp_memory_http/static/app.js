@@ -217,7 +217,8 @@ function renderResults() {
   empty.hidden = state.items.length > 0;
   empty.textContent = view.search ? "Nothing matches this search." : "No memories here yet: add one, or clear the filters.";
   if (view.search) {
-    $("results-info").textContent = `${view.total} for “${state.query}”${filtersText()}`;
+    const results = view.total === 1 ? "1 result" : `${view.total} results`;
+    $("results-info").textContent = `${results} for “${state.query}”${filtersText()}`;
   } else {
     const from = (state.page - 1) * PAGE_SIZE + 1;
     const to = from + state.items.length - 1;
