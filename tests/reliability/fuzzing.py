@@ -56,7 +56,7 @@ HOSTILE = {
                       st.integers(), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)),
     "memory_type": st.one_of(any_text, st.integers(), st.booleans()),
     "metadata": st.one_of(st.dictionaries(any_text, json_like, max_size=5), json_leaf,
-                          st.lists(json_leaf, max_size=3), st.integers(1, 60).map(lambda depth: _nested(depth))),
+                          st.lists(json_leaf, max_size=3), st.integers(1, 60).map(lambda depth: nested(depth))),
     "created_at": st.one_of(st.floats(), st.integers(min_value=-(10**20), max_value=10**20), any_text,
                             st.sampled_from(["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
                                              "2024-02-30", "now"])),
@@ -93,7 +93,7 @@ time_expression = st.one_of(any_text, st.builds(
     st.lists(st.text(max_size=8), max_size=2)))
 
 
-def _nested(depth: int) -> dict:
+def nested(depth: int) -> dict:
     value: Any = "leaf"
     for _ in range(depth):
         value = {"k": value}
