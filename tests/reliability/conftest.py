@@ -36,7 +36,7 @@ class Sizes:
 
 
 CI = Sizes(processes=8, ops=400, import_rows=3000, import_kills=20, migrate_kills=6, optimize_kills=6,
-           examples=150, api_examples=40)
+           examples=300, api_examples=40)
 SOAK = Sizes(processes=8, ops=2000, import_rows=20000, import_kills=200, migrate_kills=50, optimize_kills=50,
              examples=3000, api_examples=500)
 
