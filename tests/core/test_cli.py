@@ -84,3 +84,13 @@ def test_import_missing_file(capsys, test_plugin, monkeypatch, tmp_path):
     monkeypatch.setenv("MCP_MEMORY_EMBEDDER", "hash")
     code, _, err = run(capsys, "import", str(tmp_path / "nope.jsonl"))
     assert code == 1 and "cannot read" in err
+
+
+def test_retrieve_mode_is_passed_and_checked(capsys, test_plugin, monkeypatch):
+    monkeypatch.setenv("MCP_MEMORY_STORAGE_BACKEND", "memory")
+    monkeypatch.setenv("MCP_MEMORY_EMBEDDER", "hash")
+    run(capsys, "store", "Lisbon is sunny in June")
+    code, out, _ = run(capsys, "retrieve", "sunny Lisbon", "--mode", "semantic", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["memory"]["content"] == "Lisbon is sunny in June"
+    with pytest.raises(SystemExit):
+        main(["retrieve", "x", "--mode", "fuzzy"])

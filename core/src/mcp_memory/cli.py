@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import InvalidInputError, MemoryServiceError
 from .logging import configure_logging
 from .models import Memory, QueryResult
+from .ranking import MODES
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -81,13 +82,13 @@ def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     results = _run(lambda s: s.retrieve(args.query, n_results=args.n, tags=args.tags, memory_type=args.type,
-                                        min_relevance=args.min_relevance), settings)
+                                        min_relevance=args.min_relevance, mode=args.mode), settings)
     _emit(args, {"results": [r.to_dict() for r in results]}, _results_text(results))
     return 0
 
 
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
-    found = _run(lambda s: s.recall(args.query, n_results=args.n), settings)
+    found = _run(lambda s: s.recall(args.query, n_results=args.n, mode=args.mode), settings)
     data = {"results": [r.to_dict() for r in found.results], "start": found.start, "end": found.end,
             "time_expression": found.time_expression, "semantic_query": found.semantic_query}
     _emit(args, data, _results_text(found.results))
@@ -272,15 +273,17 @@ def build_parser(plugin_commands: dict[str, Any] | None = None) -> argparse.Argu
     p.add_argument("--tags", type=_tags, help="comma-separated tags")
     p.add_argument("--type", help="memory type, e.g. note, decision, fact")
     p.add_argument("--metadata", help="metadata as a JSON object")
-    p = add("retrieve", cmd_retrieve, "semantic search")
+    p = add("retrieve", cmd_retrieve, "search by meaning and words")
     p.add_argument("query")
     p.add_argument("-n", type=int, default=5, help="number of results (default 5)")
     p.add_argument("--tags", type=_tags, help="only memories with any of these tags")
     p.add_argument("--type", help="only memories of this type")
     p.add_argument("--min-relevance", type=float, default=0.0)
+    p.add_argument("--mode", choices=MODES, help="hybrid (default), semantic or lexical")
     p = add("recall", cmd_recall, "time-aware recall, e.g. 'what did I decide last week'")
     p.add_argument("query")
     p.add_argument("-n", type=int, default=5)
+    p.add_argument("--mode", choices=MODES, help="hybrid (default), semantic or lexical")
     p = add("search-tag", cmd_search_tag, "memories carrying any (or --all) of the tags")
     p.add_argument("tags", nargs="+")
     p.add_argument("--all", action="store_true", help="require every tag")

@@ -175,10 +175,11 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
         """Recall memories by when they were stored, optionally ranked by a topic.
 
         Use it when the user refers to time: "what did we discuss yesterday?", "notes from last
-        week about the database", "what happened in March". The time expression restricts the
-        period; the remaining words (if any) rank memories of that period by meaning; with no
-        topic, the period's memories are listed newest first. Without any time expression it
-        behaves like retrieve_memory.
+        week about the database", "what happened in March". The whole query ranks memories by
+        meaning and words, and memories from the period of the time expression are preferred (a
+        strong match from just outside it can still follow them); with no topic, the period's
+        memories are listed newest first. Without any time expression it behaves like
+        retrieve_memory.
         """
         service = await get_service()
         recalled = await service.recall(query, n_results=n_results)
@@ -188,7 +189,7 @@ def register_tools(server: MCPServer, get_service: GetService) -> None:
         else:
             span = time_range_text(recalled.start, recalled.end)
             about = f" about {recalled.semantic_query!r}" if recalled.semantic_query else ""
-            title = f"Found {count(len(found))} from {span}{about}:"
+            title = f"Found {count(len(found))}{about}, preferring {span}:"
         empty = (f"No memories from {time_range_text(recalled.start, recalled.end)}."
                  if recalled.time_expression else f"No memories match {query!r}.")
         return result(render_scored(title, found, empty), RecallOutput(

@@ -191,7 +191,7 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
     # -- search ----------------------------------------------------------------------------------
     @app.post("/api/search", tags=["search"])
     async def search(body: SearchRequest) -> dict[str, Any]:
-        """Semantic search, best first."""
+        """Search by meaning and words (mode hybrid, semantic or lexical), best first."""
         results = await svc.retrieve(body.query, n_results=body.n_results, tags=body.tags,
                                      memory_type=body.memory_type, min_relevance=body.min_relevance,
                                      **_mode(body.mode))
