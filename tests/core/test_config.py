@@ -29,7 +29,8 @@ def test_every_variable_is_read():
         "HOME": "/h", "MCP_MEMORY_STORAGE_BACKEND": "chroma", "MCP_MEMORY_SQLITE_PATH": "/d/m.db",
         "MCP_MEMORY_SQLITE_PRAGMAS": "busy_timeout=10000, cache_size=20000", "MCP_MEMORY_CHROMA_PATH": "/c",
         "MCP_MEMORY_CHROMA_HOST": "localhost", "MCP_MEMORY_CHROMA_PORT": "9000",
-        "MCP_MEMORY_EMBEDDING_MODEL": "/models/x", "MCP_MEMORY_HTTP_AUTO_START": "true",
+        "MCP_MEMORY_EMBEDDING_MODEL": "/models/x", "MCP_MEMORY_ONNX_PATH": "/o/minilm",
+        "MCP_MEMORY_HTTP_AUTO_START": "true",
         "MCP_HTTP_ENABLED": "false", "MCP_HTTP_HOST": "0.0.0.0", "MCP_HTTP_PORT": "9001", "MCP_API_KEY": "k",
         "MCP_MEMORY_PLUGINS": "a,b", "MCP_MEMORY_DISABLE_PLUGINS": "c", "LOG_LEVEL": "warning", "DEBUG_MODE": "0",
     }
@@ -38,6 +39,7 @@ def test_every_variable_is_read():
     assert s.sqlite_pragmas == (("busy_timeout", "10000"), ("cache_size", "20000"))
     assert (s.chroma_path, s.chroma_host, s.chroma_port) == (Path("/c"), "localhost", 9000)
     assert s.embedding_model == "/models/x" and s.http_auto_start and not s.http_enabled
+    assert s.onnx_path == Path("/o/minilm") and Settings.from_env({"MCP_MEMORY_ONNX_PATH": " "}).onnx_path is None
     assert (s.http_host, s.http_port, s.api_key) == ("0.0.0.0", 9001, "k")
     assert s.plugins_allowed == {"a", "b"} and s.plugins_disabled == {"c"} and s.log_level == "WARNING"
     assert s.redacted()["api_key"] == "***"

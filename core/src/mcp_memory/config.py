@@ -106,6 +106,11 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1, maxi
     return value
 
 
+def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    return Path(raw).expanduser() if raw else None
+
+
 def _names(env: Mapping[str, str], name: str) -> frozenset[str] | None:
     raw = env.get(name)
     if raw is None or not raw.strip():
@@ -125,6 +130,7 @@ class Settings:
     chroma_port: int = 8000
     embedder: str | None = None
     embedding_model: str = "all-MiniLM-L6-v2"
+    onnx_path: Path | None = None
     http_auto_start: bool = False
     http_enabled: bool = True
     http_host: str = "127.0.0.1"
@@ -156,6 +162,7 @@ class Settings:
             chroma_port=_int(env, "MCP_MEMORY_CHROMA_PORT", 8000, maximum=65535),
             embedder=(env.get("MCP_MEMORY_EMBEDDER") or "").strip() or None,
             embedding_model=(env.get("MCP_MEMORY_EMBEDDING_MODEL") or "all-MiniLM-L6-v2").strip(),
+            onnx_path=_optional_path(env, "MCP_MEMORY_ONNX_PATH"),
             http_auto_start=_bool(env, "MCP_MEMORY_HTTP_AUTO_START", False),
             http_enabled=_bool(env, "MCP_HTTP_ENABLED", True),
             http_host=(env.get("MCP_HTTP_HOST") or "127.0.0.1").strip(),

@@ -1,0 +1,150 @@
+"""OnnxEmbedder: a sentence-transformers model (mean pooling, L2-normalised) run by onnxruntime.
+
+Nothing heavy is imported here: onnxruntime, tokenizers and numpy load on the first ``embed``; torch never.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Sequence
+
+from mcp_memory.errors import EmbeddingError, InvalidInputError
+from mcp_memory.logging import get_logger
+
+from .model_dir import (
+    DEFAULT_DIMENSION,
+    DEFAULT_MAX_SEQ_LENGTH,
+    DEFAULT_MODEL,
+    EXPORT_HINT,
+    TOKENIZER_FILE,
+    canonical_name,
+    hidden_size,
+    read_manifest,
+    resolve,
+)
+
+BATCH_SIZE = 64
+
+log = get_logger(__name__)
+
+
+class OnnxEmbedder:
+    """Embeds texts into L2-normalised float32 vectors with an ONNX export of a sentence-transformers model.
+
+    ``model_name`` is the name the export recorded (``all-MiniLM-L6-v2`` for the default), the same name the
+    sentence-transformers embedder records, so either embedder opens a store made by the other.
+    """
+
+    def __init__(self, settings: Any = None):
+        self.directory, self.model_file = resolve(settings)
+        manifest = read_manifest(self.directory)
+        configured = canonical_name(getattr(settings, "embedding_model", None) or DEFAULT_MODEL)
+        self.model_name = manifest.model_name if manifest else configured
+        self.max_seq_length = manifest.max_seq_length if manifest else DEFAULT_MAX_SEQ_LENGTH
+        if manifest is not None and manifest.pooling != "mean":
+            raise EmbeddingError(f"{self.directory}: pooling {manifest.pooling!r} is not supported (only mean)")
+        self._dimension = (manifest.dimension if manifest else None) or hidden_size(self.directory) or (
+            DEFAULT_DIMENSION if self.model_name == DEFAULT_MODEL else None)
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._inputs: tuple[str, ...] = ()
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OnnxEmbedder(model={self.model_name!r}, path={str(self.model_file)!r}, loaded={self.loaded})"
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            raise EmbeddingError(
+                f"cannot tell the dimension of the ONNX model in {self.directory} (no manifest, no config.json); "
+                f"{EXPORT_HINT}, or set MCP_MEMORY_ONNX_PATH to a directory made by it")
+        return self._dimension
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """A float32 array of shape (len(texts), dimension), one normalised row per text, in order."""
+        import numpy as np
+
+        texts = list(texts)
+        bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+        if bad:
+            raise InvalidInputError(f"embed() takes strings, got {', '.join(sorted(set(bad)))}")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        self._load()
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start:start + BATCH_SIZE]
+            out[rows] = self._embed_batch([texts[i] for i in rows])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        with self._run_lock:  # one tokenizer, one session: serialise callers
+            encodings = self._tokenizer.encode_batch(texts)
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+            tokens = self._session.run(None, feeds)[0]
+        if tokens.ndim != 3 or tokens.shape[-1] != self.dimension:
+            raise EmbeddingError(f"the ONNX model in {self.directory} returned shape {tokens.shape}, expected "
+                                 f"(batch, tokens, {self.dimension}); {EXPORT_HINT} again with --force")
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    # -- loading ---------------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        with self._load_lock:
+            if self._session is None:
+                self._open()
+
+    def _open(self) -> None:
+        if not self.model_file.is_file():
+            raise EmbeddingError(
+                f"no ONNX model at {self.model_file}: {EXPORT_HINT} "
+                f"(`memory onnx-export --output {self.directory}`), or set MCP_MEMORY_ONNX_PATH to an exported "
+                "model directory; or use MCP_MEMORY_EMBEDDER=sentence_transformers")
+        tokenizer_file = self.directory / TOKENIZER_FILE
+        if not tokenizer_file.is_file():
+            raise EmbeddingError(f"no {TOKENIZER_FILE} beside {self.model_file}; {EXPORT_HINT} again with --force")
+        started = time.perf_counter()
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbeddingError(f"the onnx embedder needs onnxruntime and tokenizers ({exc}): "
+                                 "pip install mcp-memory-onnx") from exc
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            tokenizer.enable_truncation(max_length=self.max_seq_length)
+            pad_id = tokenizer.token_to_id("[PAD]")
+            tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0,
+                                     pad_token="[PAD]" if pad_id is not None else "<pad>")
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3  # errors only: ORT's warnings would flood the server log
+            session = onnxruntime.InferenceSession(str(self.model_file), sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise EmbeddingError(f"cannot load the ONNX model {self.model_file}: {type(exc).__name__}: {exc}; "
+                                 f"{EXPORT_HINT} again with --force") from exc
+        self._inputs = tuple(i.name for i in session.get_inputs())
+        self._tokenizer, self._session = tokenizer, session
+        log.info("embedding model loaded", model=self.model_name, runtime="onnxruntime", path=str(self.model_file),
+                 dimension=self._dimension, seconds=round(time.perf_counter() - started, 2))
