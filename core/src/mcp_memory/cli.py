@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,10 @@ from .models import Memory, QueryResult
 from .ranking import MODES
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+#: Commands that serve until stopped; they log at LOG_LEVEL (INFO by default). Others log warnings only
+#: unless LOG_LEVEL or DEBUG_MODE is set.
+LONG_RUNNING = {None, "serve", "http"}
 
 
 # -- output helpers ----------------------------------------------------------------------------
@@ -46,12 +51,20 @@ def _memories_text(memories: list[Memory]) -> str:
     return "\n".join(_line(m) for m in memories) or "no memories found"
 
 
-def _run(coro_factory: Callable[..., Any], settings: Settings, **open_kwargs: Any) -> Any:
-    """Open the service, run one coroutine with it, close it."""
+def _run(coro_factory: Callable[..., Any], settings: Settings, coordinated: bool = False, **open_kwargs: Any) -> Any:
+    """Open the service, run one coroutine with it, close it.
+
+    ``coordinated`` commands use a running ``memory http`` server when one answers (no model load in this
+    process, and the server's live events fire); they never become the server themselves.
+    """
+    from .coordination import detect
     from .service import open_service
 
     async def main() -> Any:
-        service = await open_service(settings, **open_kwargs)
+        if coordinated:
+            service = await detect(settings.with_changes(http_auto_start=False)).open()
+        else:
+            service = await open_service(settings, **open_kwargs)
         try:
             return await coro_factory(service)
         finally:
@@ -74,7 +87,7 @@ def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
             metadata = json.loads(args.metadata)
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"--metadata is not valid JSON: {exc}") from None
-    result = _run(lambda s: s.store(args.text, tags=args.tags, memory_type=args.type, metadata=metadata), settings)
+    result = _run(lambda s: s.store(args.text, tags=args.tags, memory_type=args.type, metadata=metadata), settings, coordinated=True)
     verb = "duplicate of" if result.duplicate else "stored"
     _emit(args, result.to_dict(), f"{verb} {result.memory.content_hash}")
     return 0
@@ -82,13 +95,13 @@ def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     results = _run(lambda s: s.retrieve(args.query, n_results=args.n, tags=args.tags, memory_type=args.type,
-                                        min_relevance=args.min_relevance, mode=args.mode), settings)
+                                        min_relevance=args.min_relevance, mode=args.mode), settings, coordinated=True)
     _emit(args, {"results": [r.to_dict() for r in results]}, _results_text(results))
     return 0
 
 
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
-    found = _run(lambda s: s.recall(args.query, n_results=args.n, mode=args.mode), settings)
+    found = _run(lambda s: s.recall(args.query, n_results=args.n, mode=args.mode), settings, coordinated=True)
     data = {"results": [r.to_dict() for r in found.results], "start": found.start, "end": found.end,
             "time_expression": found.time_expression, "semantic_query": found.semantic_query}
     _emit(args, data, _results_text(found.results))
@@ -96,13 +109,13 @@ def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search_tag(args: argparse.Namespace, settings: Settings) -> int:
-    memories = _run(lambda s: s.search_by_tag(args.tags, match_all=args.all), settings)
+    memories = _run(lambda s: s.search_by_tag(args.tags, match_all=args.all), settings, coordinated=True)
     _emit(args, {"memories": [m.to_dict() for m in memories]}, _memories_text(memories))
     return 0
 
 
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
-    _run(lambda s: s.delete(args.content_hash), settings, with_embedder=False)
+    _run(lambda s: s.delete(args.content_hash), settings, coordinated=True)
     _emit(args, {"deleted": args.content_hash}, f"deleted {args.content_hash}")
     return 0
 
@@ -326,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(get_plugin_manager(settings).registry.cli_commands)
     args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", cmd_serve)
+    if args.command not in LONG_RUNNING and not ({"LOG_LEVEL", "DEBUG_MODE"} & os.environ.keys()):
+        configure_logging("WARNING")  # one-shot commands: only their answer, warnings and errors
     try:
         return handler(args, settings)
     except MemoryServiceError as exc:
