@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -78,6 +79,10 @@ def _check_file(path: Path) -> None:
         return
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror}; fix its permissions or {PATH_HINT}") from None
+    if path.is_file() and not os.access(path, os.R_OK | os.W_OK):
+        # SQLite would open it read-only: every write would fail later, and -wal/-shm files be left behind
+        raise StorageError(f"{path} is read-only for this user; fix its permissions or {PATH_HINT} "
+                           "(the file was left untouched)")
     if size == 0:
         return
     try:
