@@ -13,9 +13,11 @@ from mcp_memory.errors import EmbeddingError
 from mcp_memory.models import Memory, QueryResult, Vector, relevance_from_cosine_distance
 from mcp_memory.protocols import EmbeddingInfo
 
+from .index import VectorIndex
+from .schema import VECTOR_LOG_KEEP
+
 COLUMNS = "m.id, m.content_hash, m.content, m.memory_type, m.metadata, m.created_at, m.updated_at"
 NEWEST_FIRST = "ORDER BY m.created_at DESC, m.content_hash DESC"
-KNN_MAX_K = 4096  # sqlite-vec's limit on k in a vec0 KNN query
 CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-variable limit
 MAX_MATCH_TERMS = 64
 _WORD = re.compile(r"\w+")
@@ -97,10 +99,16 @@ def by_ids(conn: Any, ids: list[int]) -> dict[int, Memory]:
 
 
 # -- writes ----------------------------------------------------------------------------------
-def _write_tags(conn: Any, memory_id: int, tags: Sequence[str]) -> None:
+def _write_tags(conn: Any, memory_id: int, tags: Sequence[str], created_at: float) -> None:
     unique = list(dict.fromkeys(tags))
-    conn.executemany("INSERT INTO memory_tags (memory_id, tag, position) VALUES (?, ?, ?)",
-                     [(memory_id, tag, i) for i, tag in enumerate(unique)])
+    conn.executemany("INSERT INTO memory_tags (memory_id, tag, position, created_at) VALUES (?, ?, ?, ?)",
+                     [(memory_id, tag, i, created_at) for i, tag in enumerate(unique)])
+
+
+def _prune_log(conn: Any) -> None:
+    """Keep the last ``VECTOR_LOG_KEEP`` entries of the vector change log (a reader further behind reloads)."""
+    conn.execute("DELETE FROM vector_changes WHERE seq <= (SELECT max(seq) FROM vector_changes) - ?",
+                 (VECTOR_LOG_KEEP,))
 
 
 def insert_many(conn: Any, items: Sequence[tuple[Memory, Vector]], info: EmbeddingInfo) -> list[bool]:
@@ -118,10 +126,11 @@ def insert_many(conn: Any, items: Sequence[tuple[Memory, Vector]], info: Embeddi
                 results.append(False)
                 continue
             memory_id = cur.lastrowid
-            _write_tags(conn, memory_id, memory.tags)
+            _write_tags(conn, memory_id, memory.tags, memory.created_at)
             conn.execute("INSERT INTO memory_vectors (rowid, embedding) VALUES (?, ?)",
                          (memory_id, to_blob(vector, info)))
             results.append(True)
+        _prune_log(conn)
     return results
 
 
@@ -133,6 +142,7 @@ def _delete_ids(conn: Any, ids: list[int], has_vectors: bool) -> None:
         if has_vectors:
             conn.execute(f"DELETE FROM memory_vectors WHERE rowid IN ({q})", part)
         conn.execute(f"DELETE FROM memories WHERE id IN ({q})", part)
+    _prune_log(conn)
 
 
 def delete_hash(conn: Any, content_hash: str, has_vectors: bool) -> bool:
@@ -157,31 +167,26 @@ def delete_tags(conn: Any, tags: Sequence[str], has_vectors: bool) -> int:
 def update(conn: Any, content_hash: str, tags: Sequence[str], memory_type: str | None,
            metadata: dict[str, Any], updated_at: float) -> bool:
     with transaction(conn):
-        row = conn.execute("SELECT id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
+        row = conn.execute("SELECT id, created_at FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
         if row is None:
             return False
         conn.execute("UPDATE memories SET memory_type = ?, metadata = ?, updated_at = ? WHERE id = ?",
                      (memory_type, json.dumps(metadata or {}, ensure_ascii=False), updated_at, row[0]))
         conn.execute("DELETE FROM memory_tags WHERE memory_id = ?", (row[0],))
-        _write_tags(conn, row[0], tags)
+        _write_tags(conn, row[0], tags, row[1])
     return True
 
 
 # -- reads -----------------------------------------------------------------------------------
-def nearest(conn: Any, query: bytes, k: int, tags: Sequence[str] | None, memory_type: str | None) -> list[QueryResult]:
-    """Exact top-k by cosine distance: vec0 KNN without filters, a scan of the filtered rows with them."""
+def nearest(conn: Any, index: VectorIndex, query: np.ndarray, k: int, tags: Sequence[str] | None,
+            memory_type: str | None) -> list[QueryResult]:
+    """Exact top-k by cosine distance over the in-memory vectors, among the filtered memories if filters."""
+    index.refresh(conn)
+    candidates = None
     where, params = filters(tags, memory_type)
-    if not where and k <= KNN_MAX_K:
-        hits = conn.execute(
-            "SELECT rowid, distance FROM memory_vectors WHERE embedding MATCH ? AND k = ? ORDER BY distance",
-            (query, k),
-        ).fetchall()
-    else:
-        hits = conn.execute(
-            "SELECT m.id, vec_distance_cosine(v.embedding, ?) AS distance FROM memories m "
-            f"JOIN memory_vectors v ON v.rowid = m.id{where} ORDER BY distance, m.id LIMIT ?",
-            [query, *params, k],
-        ).fetchall()
+    if where:
+        candidates = [r[0] for r in conn.execute(f"SELECT m.id FROM memories m{where}", params)]
+    hits = index.search(query, k, candidates)
     found = by_ids(conn, [h[0] for h in hits])
     return [QueryResult(found[i], relevance_from_cosine_distance(d)) for i, d in hits if i in found]
 
@@ -219,16 +224,43 @@ def lexical(conn: Any, text: str, k: int, tags: Sequence[str] | None, memory_typ
 
 
 def by_tags(conn: Any, tags: Sequence[str], match_all: bool, limit: int | None) -> list[Memory]:
+    """Newest first. With a limit, each tag's newest rows come from the (tag, created_at) index, so the
+    cost follows the limit, not how many memories carry the tag."""
     wanted = list(dict.fromkeys(tags))
     if not wanted:
         return []
-    sub = f"SELECT memory_id FROM memory_tags WHERE tag IN ({marks(len(wanted))})"
-    params: list[Any] = list(wanted)
+    if limit is None or limit < 1:
+        sub = f"SELECT memory_id FROM memory_tags WHERE tag IN ({marks(len(wanted))})"
+        params: list[Any] = list(wanted)
+        if match_all:
+            sub += " GROUP BY memory_id HAVING COUNT(*) = ?"
+            params.append(len(wanted))
+        return select(conn, f" WHERE m.id IN ({sub})", params, NEWEST_FIRST)
+    ids: set[int] = set()
     if match_all:
-        sub += " GROUP BY memory_id HAVING COUNT(*) = ?"
-        params.append(len(wanted))
-    params.append(limit or -1)
-    return select(conn, f" WHERE m.id IN ({sub})", params, f"{NEWEST_FIRST} LIMIT ?")
+        driver = min(wanted, key=lambda tag: _capped_count(conn, tag))  # walk the rarest tag, probe the others
+        others = [t for t in wanted if t != driver]
+        probes = "".join(" AND EXISTS (SELECT 1 FROM memory_tags o WHERE o.memory_id = t.memory_id AND o.tag = ?)"
+                         for _ in others)
+        ids.update(_newest_ids(conn, f"FROM memory_tags t WHERE t.tag = ?{probes}", [driver, *others], limit))
+    else:
+        for tag in wanted:
+            ids.update(_newest_ids(conn, "FROM memory_tags t WHERE t.tag = ?", [tag], limit))
+    found = sorted(by_ids(conn, list(ids)).values(), key=lambda m: (m.created_at, m.content_hash), reverse=True)
+    return found[:limit]
+
+
+def _capped_count(conn: Any, tag: str, cap: int = 5000) -> int:
+    return conn.execute("SELECT count(*) FROM (SELECT 1 FROM memory_tags WHERE tag = ? LIMIT ?)", (tag, cap)).fetchone()[0]
+
+
+def _newest_ids(conn: Any, stream: str, params: list[Any], limit: int) -> list[int]:
+    """Ids of the ``limit`` newest rows of ``stream`` (over alias ``t``), plus any tied with the last one."""
+    edge = conn.execute(f"SELECT t.created_at {stream} ORDER BY t.created_at DESC LIMIT 1 OFFSET ?",
+                        [*params, limit - 1]).fetchone()
+    if edge is None:
+        return [r[0] for r in conn.execute(f"SELECT t.memory_id {stream}", params)]
+    return [r[0] for r in conn.execute(f"SELECT t.memory_id {stream} AND t.created_at >= ?", [*params, edge[0]])]
 
 
 def by_time(conn: Any, start: float | None, end: float | None, limit: int | None) -> list[Memory]:

@@ -11,7 +11,7 @@ from mcp_memory.protocols import EmbeddingInfo
 
 log = get_logger(__name__)
 
-SCHEMA_VERSION = 2  # 2: memory_fts full-text index (upgraded in place from 1)
+SCHEMA_VERSION = 3  # 2: memory_fts full-text index; 3: vector_changes log, tag and time indexes (in place)
 MAX_DIMENSION = 8192
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
@@ -26,16 +26,38 @@ TABLES = (
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS idx_memories_created_at ON memories(created_at)",
-    "CREATE INDEX IF NOT EXISTS idx_memories_memory_type ON memories(memory_type)",
     """CREATE TABLE IF NOT EXISTS memory_tags (
         memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
         tag TEXT NOT NULL,
         position INTEGER NOT NULL,
+        created_at REAL,
         PRIMARY KEY (memory_id, tag)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS idx_memory_tags_tag ON memory_tags(tag)",
+    "CREATE TABLE IF NOT EXISTS vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "memory_id INTEGER NOT NULL, added INTEGER NOT NULL)",
 )
+
+# memory_tags.created_at copies the memory's creation time so that "newest first with this tag" is an index
+# range read; (created_at, content_hash) is the newest-first order of every listing.
+INDEXES = (
+    "DROP INDEX IF EXISTS idx_memories_created_at",
+    "DROP INDEX IF EXISTS idx_memory_tags_tag",
+    "CREATE INDEX IF NOT EXISTS idx_memories_created ON memories(created_at, content_hash)",
+    "CREATE INDEX IF NOT EXISTS idx_memories_memory_type ON memories(memory_type)",
+    "CREATE INDEX IF NOT EXISTS idx_memory_tags_tag_created ON memory_tags(tag, created_at)",
+)
+
+# Every insert and delete of a memory is logged in its own transaction, so a process holding the vectors in
+# memory (index.py) sees what any process changed; writers keep only the last VECTOR_LOG_KEEP entries.
+VECTOR_LOG = (
+    """CREATE TRIGGER IF NOT EXISTS vector_changes_insert AFTER INSERT ON memories BEGIN
+        INSERT INTO vector_changes (memory_id, added) VALUES (new.id, 1);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS vector_changes_delete AFTER DELETE ON memories BEGIN
+        INSERT INTO vector_changes (memory_id, added) VALUES (old.id, 0);
+    END""",
+)
+VECTOR_LOG_KEEP = 20_000
 
 
 # The full-text index mirrors memories.content; triggers keep it in the same transaction as every write.
@@ -85,6 +107,14 @@ def _ensure_fts(conn: Any, path: Path) -> bool:
     return True
 
 
+def _tag_times(conn: Any) -> None:
+    """Schema 3 upgrade: give memory_tags the creation time of its memory."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(memory_tags)")]
+    if "created_at" not in columns:
+        conn.execute("ALTER TABLE memory_tags ADD COLUMN created_at REAL")
+        conn.execute("UPDATE memory_tags SET created_at = (SELECT created_at FROM memories WHERE id = memory_id)")
+
+
 def read_meta(conn: Any) -> dict[str, str]:
     """The ``meta`` table as a dict (empty when the table does not exist yet)."""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
@@ -130,6 +160,9 @@ def setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> tuple[Embed
     """
     meta = check_existing(conn, path)
     for statement in TABLES:
+        conn.execute(statement)
+    _tag_times(conn)
+    for statement in (*INDEXES, *VECTOR_LOG):
         conn.execute(statement)
     fts = _ensure_fts(conn, path)
     old = meta.get("schema_version")

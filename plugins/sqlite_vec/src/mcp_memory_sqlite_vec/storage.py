@@ -20,8 +20,11 @@ from mcp_memory.models import Memory, QueryResult, Vector
 from mcp_memory.plugins import get_plugin_manager
 from mcp_memory.protocols import EmbeddingInfo
 
+import numpy as np
+
 from . import queries, schema
 from .connection import apply_pragmas, connect, driver_module, storage_error
+from .index import VectorIndex
 
 log = get_logger(__name__)
 
@@ -63,6 +66,7 @@ class SqliteVecStorage:
         self._conn: Any = None
         self._errors: tuple[type[BaseException], ...] = ()
         self._embedding: EmbeddingInfo | None = None
+        self._index: VectorIndex | None = None  # the vectors in memory, loaded on the first retrieve
         self._fts = False
         self._closed = False
 
@@ -136,6 +140,7 @@ class SqliteVecStorage:
         loop = asyncio.get_running_loop()
         try:
             self._embedding, self._fts = await loop.run_in_executor(self._executor, self._open, embedding)
+            self._index = VectorIndex(self._embedding.dimension) if self._embedding else None
         except BaseException:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -159,7 +164,7 @@ class SqliteVecStorage:
             if self._conn is not None:
                 await asyncio.get_running_loop().run_in_executor(executor, self._close_sync, self._conn)
         finally:
-            self._conn = None
+            self._conn, self._index = None, None
             executor.shutdown(wait=True)
 
     # -- writes ------------------------------------------------------------------------------
@@ -196,10 +201,10 @@ class SqliteVecStorage:
     # -- reads -------------------------------------------------------------------------------
     async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
                        memory_type: str | None = None) -> list[QueryResult]:
-        if self._embedding is None or k < 1:
+        if self._embedding is None or self._index is None or k < 1:
             return []
-        blob = queries.to_blob(embedding, self._embedding)
-        return await self._call(queries.nearest, blob, k, list(tags) if tags else None, memory_type)
+        vector = np.frombuffer(queries.to_blob(embedding, self._embedding), dtype=np.float32)
+        return await self._call(queries.nearest, self._index, vector, k, list(tags) if tags else None, memory_type)
 
     async def search_lexical(self, query: str, k: int, tags: Sequence[str] | None = None,
                              memory_type: str | None = None) -> list[QueryResult]:

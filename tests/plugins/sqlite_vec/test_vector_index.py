@@ -1,0 +1,291 @@
+"""The in-memory vector index (exact, in step with other processes), schema 3 upgrade, and the index-driven
+tag and time searches (same answers as plain SQL, query plans that read only what the limit needs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlean
+import sqlite_vec
+
+from mcp_memory.config import Settings
+from mcp_memory.models import Memory
+from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory_sqlite_vec import queries, schema
+from mcp_memory_sqlite_vec.index import VectorIndex
+from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+
+pytestmark = pytest.mark.anyio
+
+DIM = 16
+INFO = EmbeddingInfo("index-test", DIM)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def vectors(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def memories(n: int, start: int = 0, same_time: bool = False) -> list[Memory]:
+    tags = ["red", "green", "blue"]
+    return [Memory.create(f"memory {i}", tags=[tags[i % 3], *(["rare"] if i % 17 == 0 else [])],
+                          memory_type="note" if i % 2 else "fact", created_at=100.0 if same_time else float(i))
+            for i in range(start, start + n)]
+
+
+async def open_store(path: Path) -> SqliteVecStorage:
+    store = SqliteVecStorage(Settings(), location=str(path))
+    await store.initialize(INFO)
+    return store
+
+
+def raw(path: Path) -> sqlean.Connection:
+    conn = sqlean.connect(str(path), isolation_level=None)
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    return conn
+
+
+@pytest.fixture
+def loads(monkeypatch) -> list[int]:
+    """How many full loads of the vectors happened (one entry each)."""
+    calls: list[int] = []
+    original = VectorIndex._load
+
+    def counting(self, conn):
+        calls.append(1)
+        return original(self, conn)
+
+    monkeypatch.setattr(VectorIndex, "_load", counting)
+    return calls
+
+
+def brute_force(store_vectors: dict[str, np.ndarray], query: np.ndarray, k: int) -> list[str]:
+    names = sorted(store_vectors)
+    sims = {name: float(store_vectors[name] @ query) for name in names}
+    return sorted(names, key=lambda name: -sims[name])[:k]
+
+
+async def top(store: SqliteVecStorage, query: np.ndarray, k: int = 5, **filters) -> list[str]:
+    return [r.memory.content for r in await store.retrieve(query, k, **filters)]
+
+
+# -- the index itself ---------------------------------------------------------------------------
+def test_search_is_exact_with_ties_by_id_and_candidates():
+    index = VectorIndex(3)
+    rows = [(1, [1, 0, 0]), (2, [0, 1, 0]), (3, [1, 0, 0]), (4, [2, 0, 0]), (5, [0, 0, 0])]
+    index._append([(i, np.asarray(v, dtype=np.float32).tobytes()) for i, v in rows])
+    index.loaded = True
+    hits = index.search(np.array([3, 0, 0], dtype=np.float32), 3)
+    assert [h[0] for h in hits] == [1, 3, 4]  # equal distance (rows are normalised): lower id first
+    assert hits[0][1] == pytest.approx(0.0, abs=1e-6)
+    assert [h[0] for h in index.search(np.array([0, 1, 0], dtype=np.float32), 10)] == [2, 1, 3, 4, 5]
+    assert [h[0] for h in index.search(np.array([1, 0, 0], dtype=np.float32), 2, candidates=[2, 4, 99])] == [4, 2]
+    assert index.search(np.array([1, 0, 0], dtype=np.float32), 2, candidates=[42]) == []
+    assert index.search(np.zeros(3, dtype=np.float32), 2) == []
+    index._remove(np.array([1, 4]))
+    assert [h[0] for h in index.search(np.array([1, 0, 0], dtype=np.float32), 2)] == [3, 2]
+
+
+async def test_retrieve_matches_brute_force_and_reflects_own_writes(tmp_path, loads):
+    store = await open_store(tmp_path / "m.db")
+    try:
+        mems, vecs = memories(300), vectors(300)
+        await store.store_batch(list(zip(mems, vecs)))
+        known = {m.content: v for m, v in zip(mems, vecs)}
+        queries_ = vectors(5, seed=9)
+        for q in queries_:
+            assert await top(store, q, 7) == brute_force(known, q, 7)
+        # writes after the index loaded: a store, a delete, a delete by tag
+        extra, extra_vec = memories(1, start=1000)[0], queries_[0]
+        await store.store(extra, extra_vec)
+        known[extra.content] = extra_vec
+        assert (await top(store, queries_[0], 1)) == [extra.content]
+        await store.delete(extra.content_hash)
+        del known[extra.content]
+        removed = await store.delete_by_tag(["rare"])
+        for m in mems:
+            if "rare" in m.tags:
+                del known[m.content]
+        assert removed == sum(1 for m in mems if "rare" in m.tags)
+        for q in queries_:
+            assert await top(store, q, 10) == brute_force(known, q, 10)
+            assert len(await top(store, q, 1000)) == len(known)
+        assert len(loads) == 1  # later writes were applied from the change log
+    finally:
+        await store.close()
+
+
+WRITER = textwrap.dedent("""
+    import asyncio, sys
+    import numpy as np
+    from mcp_memory.config import Settings
+    from mcp_memory.models import Memory
+    from mcp_memory.protocols import EmbeddingInfo
+    from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+
+    async def main(path, action):
+        store = SqliteVecStorage(Settings(), location=path)
+        await store.initialize(EmbeddingInfo("index-test", 16))
+        if action == "store":
+            query = np.ones(16, dtype=np.float32) / 4
+            await store.store(Memory.create("written by another process", created_at=5000.0), query)
+        else:
+            found = await store.search_by_tag(["green"], limit=None)
+            for m in found:
+                await store.delete(m.content_hash)
+        await store.close()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+""")
+
+
+def other_process(path: Path, action: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", WRITER, str(path), action], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+async def test_writes_of_another_process_are_seen_by_the_next_search(tmp_path, loads):
+    db = tmp_path / "m.db"
+    store = await open_store(db)
+    try:
+        mems, vecs = memories(90), vectors(90)
+        await store.store_batch(list(zip(mems, vecs)))
+        query = np.ones(DIM, dtype=np.float32) / 4
+        assert len(await top(store, query, 3)) == 3  # loads the index
+        other_process(db, "store")
+        assert (await top(store, query, 3))[0] == "written by another process"
+        other_process(db, "delete-green")
+        after = await top(store, query, 200)
+        assert "written by another process" in after
+        assert not [c for c in after if c.startswith("memory ") and int(c.split()[1]) % 3 == 1]
+        assert len(after) == 61 and len(loads) == 1
+    finally:
+        await store.close()
+
+
+async def test_reused_id_gets_its_new_vector(tmp_path):
+    store = await open_store(tmp_path / "m.db")
+    try:
+        mems, vecs = memories(3), vectors(3)
+        await store.store_batch(list(zip(mems, vecs)))
+        assert await top(store, vecs[2], 1) == [mems[2].content]
+        await store.delete(mems[2].content_hash)  # the highest id: SQLite hands it out again
+        await store.store(Memory.create("takes the freed id"), -vecs[2])
+        known = {mems[0].content: vecs[0], mems[1].content: vecs[1], "takes the freed id": -vecs[2]}
+        assert await top(store, -vecs[2], 3) == brute_force(known, -vecs[2], 3)
+        assert await top(store, vecs[2], 3) == brute_force(known, vecs[2], 3)
+    finally:
+        await store.close()
+    conn = raw(tmp_path / "m.db")
+    assert conn.execute("SELECT id FROM memories WHERE content = 'takes the freed id'").fetchone()[0] == 3
+    conn.close()
+
+
+async def test_reader_further_behind_than_the_log_reloads(tmp_path, monkeypatch, loads):
+    monkeypatch.setattr(queries, "VECTOR_LOG_KEEP", 5)
+    db = tmp_path / "m.db"
+    reader, writer = await open_store(db), await open_store(db)
+    try:
+        first = memories(10)
+        await writer.store_batch(list(zip(first, vectors(10))))
+        assert len(await top(reader, vectors(1)[0], 100)) == 10
+        for m, v in zip(memories(20, start=100), vectors(20, seed=3)):
+            await writer.store(m, v)  # every write prunes the log to its last 5 entries
+        conn = raw(db)
+        assert conn.execute("SELECT count(*) FROM vector_changes").fetchone()[0] <= 6
+        conn.close()
+        assert len(await top(reader, vectors(1)[0], 100)) == 30
+        assert len(loads) == 2
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+# -- schema 2 -> 3 ------------------------------------------------------------------------------
+def downgrade_to_schema_2(db: Path) -> None:
+    """Rebuild the schema-2 layout: no memory_tags.created_at, old indexes, no vector log."""
+    conn = raw(db)
+    conn.executescript("""
+        DROP TRIGGER vector_changes_insert; DROP TRIGGER vector_changes_delete; DROP TABLE vector_changes;
+        DROP INDEX idx_memory_tags_tag_created; DROP INDEX idx_memories_created;
+        ALTER TABLE memory_tags DROP COLUMN created_at;
+        CREATE INDEX idx_memory_tags_tag ON memory_tags(tag);
+        CREATE INDEX idx_memories_created_at ON memories(created_at);
+        UPDATE meta SET value = '2' WHERE key = 'schema_version';
+    """)
+    conn.close()
+
+
+async def test_schema_2_file_is_upgraded_in_place(tmp_path):
+    db = tmp_path / "m.db"
+    store = await open_store(db)
+    mems, vecs = memories(30), vectors(30)
+    await store.store_batch(list(zip(mems, vecs)))
+    await store.close()
+    downgrade_to_schema_2(db)
+    store = await open_store(db)
+    try:
+        stats = await store.get_stats()
+        assert stats["schema_version"] == schema.SCHEMA_VERSION == 3 and stats["total_memories"] == 30
+        newest_red = [m.content for m in sorted(mems, key=lambda m: -m.created_at) if "red" in m.tags][:4]
+        assert [m.content for m in await store.search_by_tag(["red"], limit=4)] == newest_red
+        assert await top(store, vecs[7], 1) == [mems[7].content]
+        await store.store(Memory.create("after the upgrade", created_at=1000.0), -vecs[7])
+        assert await top(store, -vecs[7], 1) == ["after the upgrade"]
+    finally:
+        await store.close()
+    conn = raw(db)
+    assert conn.execute("SELECT count(*) FROM memory_tags WHERE created_at IS NULL").fetchone()[0] == 0
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"idx_memory_tags_tag_created", "idx_memories_created"} <= indexes
+    assert not {"idx_memory_tags_tag", "idx_memories_created_at"} & indexes
+    conn.close()
+
+
+# -- tag and time searches ----------------------------------------------------------------------
+@pytest.mark.parametrize("same_time", [False, True])
+async def test_limited_tag_search_equals_the_full_ordering(tmp_path, same_time):
+    store = await open_store(tmp_path / "m.db")
+    try:
+        await store.store_batch(list(zip(memories(120, same_time=same_time), vectors(120))))
+        for tags, match_all in ((["red"], False), (["red", "rare"], False), (["red", "rare"], True),
+                                (["rare", "blue", "green"], False), (["blue", "rare"], True), (["none"], False),
+                                (["red", "blue"], True)):
+            full = [m.content_hash for m in await store.search_by_tag(tags, match_all=match_all, limit=None)]
+            for limit in (1, 3, 10, 200):
+                got = await store.search_by_tag(tags, match_all=match_all, limit=limit)
+                assert [m.content_hash for m in got] == full[:limit], (tags, match_all, limit)
+    finally:
+        await store.close()
+
+
+async def test_tag_and_time_searches_read_only_an_index_range(tmp_path):
+    db = tmp_path / "m.db"
+    store = await open_store(db)
+    await store.store_batch(list(zip(memories(50), vectors(50))))
+    await store.close()
+    conn = raw(db)
+    conn.execute("ANALYZE")
+
+    def plan(sql: str, params: list) -> str:
+        return " | ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+    newest = plan("SELECT t.created_at FROM memory_tags t WHERE t.tag = ? ORDER BY t.created_at DESC LIMIT 1 OFFSET ?",
+                  ["red", 9])
+    assert "idx_memory_tags_tag_created" in newest and "TEMP B-TREE" not in newest
+    in_range = plan(f"SELECT {queries.COLUMNS} FROM memories m WHERE m.created_at >= ? AND m.created_at <= ? "
+                    f"{queries.NEWEST_FIRST} LIMIT ?", [1.0, 40.0, 10])
+    assert "idx_memories_created" in in_range and "TEMP B-TREE" not in in_range
+    conn.close()
