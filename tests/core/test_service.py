@@ -151,3 +151,25 @@ async def test_stats_and_health(service):
     assert stats["total_memories"] == 1 and stats["coordination_mode"] == "direct"
     health = await service.health()
     assert health["status"] == "healthy" and health["embedder"]["dimension"] == 64
+
+
+async def test_store_prepared_with_vectors_lets_the_store_report_duplicates(service, monkeypatch):
+    """Given vectors, nothing is embedded and only hashes the store already had are looked up."""
+    first = (await service.store("kept as it was", tags=["old"])).memory
+    lookups: list[str] = []
+    original = service.storage.get_by_hash
+
+    async def counting(content_hash):
+        lookups.append(content_hash)
+        return await original(content_hash)
+
+    monkeypatch.setattr(service.storage, "get_by_hash", counting)
+    calls = service.embedder.calls
+    fresh = [service.prepare(NewMemory(f"fresh {i}")) for i in range(5)]
+    again = service.prepare(NewMemory("Kept as it was", tags=["new"]))
+    vectors = service.embedder.embed([m.content for m in [*fresh, again]])
+    results = await service.store_prepared([*fresh, again, fresh[0]], [*vectors, vectors[0]])
+    assert [r.duplicate for r in results] == [False] * 5 + [True, True]
+    assert results[5].memory == first  # the stored memory, not the one offered
+    assert lookups == [first.content_hash] and service.embedder.calls == calls + 1
+    assert await service.count() == 6

@@ -224,7 +224,10 @@ class MemoryService:
             if memory.content_hash in first_index:
                 continue
             first_index[memory.content_hash] = i
-            existing = await self.storage.get_by_hash(memory.content_hash)
+            if vectors is not None and vectors[i] is not None:
+                todo.append(i)  # nothing to embed: the store itself reports a hash it already has
+                continue
+            existing = await self.storage.get_by_hash(memory.content_hash)  # skip embedding what is stored
             if existing is not None:
                 results[i] = StoreResult(existing, duplicate=True)
             else:
@@ -238,7 +241,8 @@ class MemoryService:
                     given[j] = vector
             stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])
             for i, ok in zip(todo, stored):
-                results[i] = StoreResult(memories[i], duplicate=not ok)
+                existing = None if ok else await self.storage.get_by_hash(memories[i].content_hash)
+                results[i] = StoreResult(existing or memories[i], duplicate=not ok)
         for i, memory in enumerate(memories):
             if results[i] is None:  # repeated inside the batch
                 results[i] = StoreResult(results[first_index[memory.content_hash]].memory, duplicate=True)  # type: ignore[union-attr]
