@@ -33,6 +33,9 @@ CHILD = textwrap.dedent("""
         async def close(self):
             sys.stderr.write("STORE-CLOSED\\n")
 
+        async def warm_up(self):
+            print("STORE-WARMUP-PRINT")
+
     settings = Settings()
 
     async def opener():
@@ -101,6 +104,7 @@ def test_stdout_carries_only_protocol_and_eof_exits_zero(tmp_path):
     try:
         check_session(exchange(proc, *SESSION))
         wait_for(tmp_path / "stderr.log", "WARMUP-PRINT")  # the background warm-up ran while serving
+        wait_for(tmp_path / "stderr.log", "STORE-WARMUP-PRINT")  # and the store's own warm-up
         proc.stdin.close()
         rest = proc.stdout.read()
         assert proc.wait(30) == 0

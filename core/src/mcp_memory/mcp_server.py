@@ -166,7 +166,8 @@ def _warmup_enabled() -> bool:
 
 
 class _Warmup:
-    """Opens the service and loads the embedding model in a daemon thread, without delaying requests."""
+    """Opens the service and loads the embedding model in a daemon thread, without delaying requests; a store
+    with an async ``warm_up()`` gets it called at the same time."""
 
     def __init__(self, provider: ServiceProvider):
         self.provider = provider
@@ -183,6 +184,12 @@ class _Warmup:
         if embedder is not None and hasattr(embedder, "warm_up"):
             self.thread = threading.Thread(target=self._load, args=(embedder,), name="embedder-warmup", daemon=True)
             self.thread.start()
+        store_warm_up = getattr(getattr(service, "storage", None), "warm_up", None)  # optional store capability
+        if store_warm_up is not None:
+            try:
+                await store_warm_up()  # e.g. load search structures while the model loads on the other thread
+            except Exception as exc:  # noqa: BLE001 - the first search reports it to the client
+                log.warning("store warm-up failed", error=f"{type(exc).__name__}: {exc}")
 
     @staticmethod
     def _load(embedder: Any) -> None:

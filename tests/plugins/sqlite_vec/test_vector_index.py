@@ -289,3 +289,22 @@ async def test_tag_and_time_searches_read_only_an_index_range(tmp_path):
                     f"{queries.NEWEST_FIRST} LIMIT ?", [1.0, 40.0, 10])
     assert "idx_memories_created" in in_range and "TEMP B-TREE" not in in_range
     conn.close()
+
+
+async def test_warm_up_loads_the_vectors_before_the_first_search(tmp_path, loads):
+    db = tmp_path / "m.db"
+    store = await open_store(db)
+    await store.store_batch(list(zip(memories(20), vectors(20))))
+    await store.close()
+    store = await open_store(db)
+    try:
+        assert not store._index.loaded
+        await store.warm_up()
+        assert store._index.loaded and len(store._index) == 20 and len(loads) == 1
+        assert len(await top(store, vectors(1)[0], 50)) == 20 and len(loads) == 1
+    finally:
+        await store.close()
+    unrecorded = SqliteVecStorage(Settings(), location=str(tmp_path / "empty.db"))
+    await unrecorded.initialize(None)  # no embedder recorded: nothing to load, no error
+    await unrecorded.warm_up()
+    await unrecorded.close()

@@ -206,6 +206,11 @@ class SqliteVecStorage:
         vector = np.frombuffer(queries.to_blob(embedding, self._embedding), dtype=np.float32)
         return await self._call(queries.nearest, self._index, vector, k, list(tags) if tags else None, memory_type)
 
+    async def warm_up(self) -> None:
+        """Load the in-memory vectors now (the stdio server calls it while the model loads)."""
+        if self._index is not None:
+            await self._call(lambda conn: self._index.refresh(conn) if self._index is not None else None)
+
     async def search_lexical(self, query: str, k: int, tags: Sequence[str] | None = None,
                              memory_type: str | None = None) -> list[QueryResult]:
         """BM25 over the FTS5 index (any word of ``query``, taken as plain text)."""
