@@ -13,7 +13,6 @@ from pathlib import Path
 
 import sqlean
 import sqlite_vec
-
 from mcp_memory.models import content_hash
 
 

@@ -4,8 +4,8 @@ was acknowledged, and no process may see an error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-
 import subprocess
 import sys
 import time
@@ -27,10 +27,12 @@ def run_workers(tmp_path: Path, env: dict[str, str], processes: int, ops: int, u
     go = tmp_path / "go"
     env = {**env, "WRITER_GO": str(go)}
     logs = [tmp_path / f"worker{i}.err" for i in range(processes)]
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(i), str(ops), str(1000 + i),
-                               str(tmp_path / f"worker{i}.jsonl"), *([url] if url else [])],
-                              env=env, stdout=subprocess.PIPE, stderr=open(logs[i], "w"), text=True)
-             for i in range(processes)]
+    with contextlib.ExitStack() as files:
+        procs = [subprocess.Popen([sys.executable, str(WORKER), str(i), str(ops), str(1000 + i),
+                                   str(tmp_path / f"worker{i}.jsonl"), *([url] if url else [])],
+                                  env=env, stdout=subprocess.PIPE, stderr=files.enter_context(logs[i].open("w")),
+                                  text=True)
+                 for i in range(processes)]
     try:
         deadline = time.monotonic() + 300
         while not all(Path(f"{go}.ready.{i}").exists() for i in range(processes)):

@@ -35,7 +35,7 @@ def sound_db(tmp_path_factory) -> Path:
     db = tmp / "sound.db"
     done = subprocess.run([*memory_command(True), "import", str(rows), "--quiet"],
                           env=base_env(db, free_port(), MCP_HTTP_ENABLED="false"), capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 0 and sidecars(db) == [], done.stderr
     return db
 
@@ -135,7 +135,7 @@ def test_bad_database_place_is_a_clear_error_and_nothing_is_written(case, tmp_pa
     for name, args in [("stats", ["stats"]), ("http", ["http", "--port", env["MCP_HTTP_PORT"]])]:
         try:
             done = subprocess.run([*prefix, *memory_command(True), *args], env=env, capture_output=True, text=True,
-                                  timeout=60)
+                                  timeout=60, check=False)
         except subprocess.TimeoutExpired:
             pytest.fail(f"memory {name} started on {case} instead of refusing it")
         assert done.returncode == 1, (name, done.stdout, done.stderr[-2000:])
@@ -160,7 +160,7 @@ def test_middle_corruption_is_found_by_verify(tmp_path, sound_db, figure):
     path = tmp_path / "damaged.db"
     path.write_bytes(bytes(data))
     done = subprocess.run([*memory_command(True), "verify", "--no-model"], capture_output=True, text=True,
-                          env=base_env(path, free_port(), MCP_HTTP_ENABLED="false"), timeout=120)
+                          env=base_env(path, free_port(), MCP_HTTP_ENABLED="false"), timeout=120, check=False)
     assert done.returncode == 1
     line = next(x for x in done.stdout.splitlines() if "integrity_check" in x)
     assert line.startswith("FAIL") and "restore from a backup" in done.stdout, done.stdout

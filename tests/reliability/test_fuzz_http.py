@@ -27,6 +27,21 @@ def check_answer(method: str, path: str, status: int, body: str) -> None:
         assert isinstance(data.get("error"), str) and isinstance(data.get("detail"), str) and data["detail"], data
 
 
+def fuzz(operation, mode: GenerationMode, url: str, examples: int, statuses: dict[int, int]) -> None:
+    """Send ``examples`` generated requests of one operation and mode; count the answers by status."""
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def call(case):
+        response = case.call(base_url=url, timeout=60)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        check_answer(operation.method.upper(), operation.path, response.status_code, response.text)
+
+    try:
+        call()
+    except Unsatisfiable:  # nothing can be invalid in a request without parameters or body
+        assert mode is GenerationMode.NEGATIVE, operation.path
+
+
 def test_openapi_operations_never_give_a_server_error(tmp_path, sizes, figure):
     db = tmp_path / "api.db"
     server = HttpServer(base_env(db, free_port(), MCP_MEMORY_MAX_RESULTS="50"), tmp_path / "server.log").wait_ready()
@@ -40,19 +55,7 @@ def test_openapi_operations_never_give_a_server_error(tmp_path, sizes, figure):
                 continue
             operations += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-                @settings(max_examples=sizes.api_examples, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
-                @given(case=operation.as_strategy(generation_mode=mode))
-                def call(case):
-                    response = case.call(base_url=server.url, timeout=60)
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                    check_answer(operation.method.upper(), operation.path, response.status_code, response.text)
-
-                try:
-                    call()
-                except Unsatisfiable:  # nothing can be invalid in a request without parameters or body
-                    assert mode is GenerationMode.NEGATIVE, operation.path
+                fuzz(operation, mode, server.url, sizes.api_examples, statuses)
         raw = raw_hostile_requests(server.url)
     finally:
         code = server.stop()

@@ -9,11 +9,18 @@ import json
 import pytest
 from anyio.from_thread import start_blocking_portal
 from dbcheck import inspect
-from fuzzing import HOSTILE, VALID, nested, any_text, hashes, open_sqlite_service, time_expression
+from fuzzing import (
+    HOSTILE,
+    VALID,
+    any_text,
+    hashes,
+    nested,
+    open_sqlite_service,
+    time_expression,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mcp import Client
-
 from mcp_memory.mcp_server import build_server
 
 finite_json = st.recursive(

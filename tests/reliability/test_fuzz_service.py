@@ -10,7 +10,6 @@ from dbcheck import inspect
 from fuzzing import (
     Calls,
     any_text,
-    content,
     dump,
     hashes,
     json_round_trip,
@@ -26,7 +25,6 @@ from fuzzing import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mcp_memory.errors import InvalidInputError, NotFoundError
 from mcp_memory.models import content_hash, normalize_tags
 

@@ -10,11 +10,10 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from fuzzing import open_sqlite_service
 from mcp import Client
-from processes import HttpServer, base_env, free_port, memory_command
-
 from mcp_memory.config import Settings
 from mcp_memory.errors import ConfigError, InvalidInputError
 from mcp_memory.mcp_server import build_server
+from processes import HttpServer, base_env, free_port, memory_command
 
 CAP, LIMIT, STORED, ASKED = 25, 2000, 60, 1_000_000
 
@@ -115,6 +114,6 @@ def test_bad_limit_settings_are_clear_errors(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
     done = subprocess.run([*memory_command(False), "stats"], env=base_env(tmp_path / "m.db", free_port(), False,
-                          **{name: value}), capture_output=True, text=True, timeout=120)
+                          **{name: value}), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and f"configuration error: {name}" in done.stderr
     assert not (tmp_path / "m.db").exists()

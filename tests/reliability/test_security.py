@@ -4,7 +4,6 @@ to the filesystem, SQL only through bound parameters, CORS closed, and no secret
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
 import sqlite3
@@ -21,12 +20,11 @@ from dbcheck import inspect
 from fuzzing import open_sqlite_service
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from processes import HttpServer, base_env, free_port, memory_command
-
-import mcp_memory_http.auth as auth
 from mcp_memory.config import Settings
 from mcp_memory.mcp_server import build_server
+from mcp_memory_http import auth
 from mcp_memory_http.app import create_app
+from processes import HttpServer, base_env, free_port, memory_command
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +161,7 @@ def test_the_key_never_reaches_a_log(keyed, tmp_path, figure):
     outputs = [client_log.read_text()]
     for command in (["coordination"], ["stats"], ["plugins"], ["health"]):
         done = subprocess.run([*memory_command(True), *command], env=env, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=120, check=False)
         outputs += [done.stdout, done.stderr]
     time.sleep(0.2)
     logs = [keyed.log_path.read_text(), *outputs]

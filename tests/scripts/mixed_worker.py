@@ -19,15 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from hash_embedder_plugin import install_if_selected  # noqa: E402
+from hash_embedder_plugin import install_if_selected
+from mcp_memory.config import Settings
+from mcp_memory.models import content_hash
+from mcp_memory.service import NewMemory, open_service
 
-from mcp_memory.config import Settings  # noqa: E402
-from mcp_memory.models import content_hash  # noqa: E402
-from mcp_memory.service import NewMemory, open_service  # noqa: E402
-
-WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
-         "quebec romeo sierra tango uniform victor whiskey xray yankee zulu database backup release budget "
-         "meeting coffee python sqlite vector memory project deadline").split()
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "database", "backup", "release", "budget", "meeting", "coffee", "python", "sqlite", "vector", "memory", "project", "deadline"]
 TOPICS = ("work", "home", "ideas", "travel")
 SHARED = [f"shared fact {i}: every worker may store this same sentence about {WORDS[i % len(WORDS)]}"
           for i in range(40)]
@@ -156,7 +153,7 @@ class Worker:
             self.counts[action.__name__] += 1
             try:
                 await action()
-            except Exception as exc:  # any error reaching a client is a failure of the test
+            except Exception as exc:  # noqa: BLE001 - any error reaching a client fails the test
                 self.fail(action.__name__, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
         await self.search_own()
 
@@ -176,7 +173,7 @@ async def main(number: int, ops: int, seed: int, log_path: str, url: str | None)
             Path(f"{go}.ready.{number}").touch()
         while go and not Path(go).exists():
             await asyncio.sleep(0.02)
-        with open(log_path, "w") as log:
+        with open(log_path, "w") as log:  # noqa: ASYNC230 - one small file, before the work starts
             worker = Worker(number, seed, service, log)
             await worker.run(ops)
     finally:
