@@ -294,10 +294,20 @@ def test_memories_stored_by_other_processes_appear_live(dashboard, real_server, 
     assert rest(real_server, "DELETE", f"/api/memories/{hash_}").status_code == 200
     expect(tab.card(content)).to_have_count(0)
 
-    # the memory CLI writes to the database file directly (no event): the periodic count check finds it
-    direct = "Written by the memory CLI straight into the database file"
-    done = subprocess.run([*memory_command(hash_embedder=False), "store", direct, "--tags", "cli"],
+    # `memory store` uses the running server too: its write arrives as an event
+    via_cli = "Stored by the memory CLI through the running server"
+    done = subprocess.run([*memory_command(hash_embedder=False), "store", via_cli, "--tags", "cli"],
                           env=real_server.env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expect(tab.card(via_cli)).to_be_visible()
+    expect(page.locator("#toasts")).to_contain_text("New memory: Stored by the memory CLI")
+
+    # a process with HTTP coordination off writes to the database file directly (no event):
+    # the periodic count check finds it
+    direct = "Written straight into the database file with HTTP coordination off"
+    done = subprocess.run([*memory_command(hash_embedder=False), "store", direct, "--tags", "cli"],
+                          env={**real_server.env, "MCP_HTTP_ENABLED": "false"},
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     expect(tab.card(direct)).to_be_visible()
     expect(page.locator("#toasts")).to_contain_text("changed directly in the database")
