@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 def write_jsonl(path: Path, rows: int, seed: int = 7) -> dict[str, dict]:
     """A JSONL import file; returns hash -> the tags and metadata each memory must end up with."""
     rng = random.Random(seed)
-    words = ["river", "stone", "cloud", "ledger", "orbit", "maple", "signal", "harbor", "copper", "lantern", "meadow", "quartz"]
+    words = ["river", "stone", "cloud", "ledger", "orbit", "maple", "signal", "harbor", "copper", "lantern",
+             "meadow", "quartz"]
     expected: dict[str, dict] = {}
     with path.open("w") as out:
         for i in range(rows):
@@ -195,7 +196,8 @@ def kill_imports(tmp_path: Path, rows: int, kills: int, hash_embedder: bool) -> 
 def test_sigkill_during_import_hash_embedder(tmp_path, sizes, figure):
     got = kill_imports(tmp_path, sizes.import_rows, sizes.import_kills, hash_embedder=True)
     figure(f"crash import (HashEmbedder) rows={got['rows']} kills={got['kills']} "
-           f"completed_runs={got['finished_before_kill']} kills_with_partial_set={got['partial']} lost=0 orphans=0 corrupt=0 "
+           f"completed_runs={got['finished_before_kill']} kills_with_partial_set={got['partial']} "
+           "lost=0 orphans=0 corrupt=0 "
            f"duplicates=0 window={got['window']:.1f}s")
 
 
@@ -250,7 +252,8 @@ def test_sigkill_during_migrate(tmp_path, sizes, figure):
     assert "verification OK" in done.stdout
     assert check_against(dst, expected, committed) == set(expected)
     figure(f"crash migrate rows={len(expected)} kills={landed} completed_runs={finished} "
-           f"kills_with_partial_target={partial} backups_checked={backups_checked} lost=0 corrupt=0 duplicates=0 source_unchanged=yes "
+           f"kills_with_partial_target={partial} backups_checked={backups_checked} "
+           "lost=0 corrupt=0 duplicates=0 source_unchanged=yes "
            f"window={killer.window:.1f}s")
 
 

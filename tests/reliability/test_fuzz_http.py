@@ -74,8 +74,10 @@ def raw_hostile_requests(url: str) -> int:
     requests = [
         ("POST", "/api/memories", {"content": b"{not json"}),
         ("POST", "/api/memories", {"content": b"\xff\xfe\x00garbage", "headers": {"content-type": "application/json"}}),
-        ("POST", "/api/memories", {"content": b"content=x", "headers": {"content-type": "application/x-www-form-urlencoded"}}),
-        ("POST", "/api/memories", {"content": b'{"content": "\\ud800"}', "headers": {"content-type": "application/json"}}),
+        ("POST", "/api/memories", {"content": b"content=x",
+                                   "headers": {"content-type": "application/x-www-form-urlencoded"}}),
+        ("POST", "/api/memories", {"content": b'{"content": "\\ud800"}',
+                                   "headers": {"content-type": "application/json"}}),
         ("POST", "/api/memories", {"json": {"content": "x" * 2_000_000}}),
         ("POST", "/api/memories", {"json": [1, 2, 3]}),
         ("POST", "/api/memories", {"content": b'{"content": "a", "created_at": 1e400}',

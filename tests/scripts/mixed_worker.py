@@ -24,7 +24,10 @@ from mcp_memory.config import Settings
 from mcp_memory.models import content_hash
 from mcp_memory.service import NewMemory, open_service
 
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "database", "backup", "release", "budget", "meeting", "coffee", "python", "sqlite", "vector", "memory", "project", "deadline"]
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
+         "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform",
+         "victor", "whiskey", "xray", "yankee", "zulu", "database", "backup", "release", "budget", "meeting",
+         "coffee", "python", "sqlite", "vector", "memory", "project", "deadline")
 TOPICS = ("work", "home", "ideas", "travel")
 SHARED = [f"shared fact {i}: every worker may store this same sentence about {WORDS[i % len(WORDS)]}"
           for i in range(40)]
