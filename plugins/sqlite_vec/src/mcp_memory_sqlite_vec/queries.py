@@ -99,10 +99,11 @@ def by_ids(conn: Any, ids: list[int]) -> dict[int, Memory]:
 
 
 # -- writes ----------------------------------------------------------------------------------
-def _write_tags(conn: Any, memory_id: int, tags: Sequence[str], created_at: float) -> None:
-    unique = list(dict.fromkeys(tags))
-    conn.executemany("INSERT INTO memory_tags (memory_id, tag, position, created_at) VALUES (?, ?, ?, ?)",
-                     [(memory_id, tag, i, created_at) for i, tag in enumerate(unique)])
+TAG_INSERT = "INSERT INTO memory_tags (memory_id, tag, position, created_at) VALUES (?, ?, ?, ?)"
+
+
+def _tag_rows(memory_id: int, tags: Sequence[str], created_at: float) -> list[tuple[int, str, int, float]]:
+    return [(memory_id, tag, i, created_at) for i, tag in enumerate(dict.fromkeys(tags))]
 
 
 def _prune_log(conn: Any) -> None:
@@ -112,24 +113,28 @@ def _prune_log(conn: Any) -> None:
 
 
 def insert_many(conn: Any, items: Sequence[tuple[Memory, Vector]], info: EmbeddingInfo) -> list[bool]:
-    """Insert memories with tags and vectors in one transaction; False for hashes already present."""
+    """Insert memories with tags and vectors in one transaction; False for hashes already present.
+
+    Every vector is checked before anything is written; tags and vectors go in one ``executemany`` each.
+    """
+    blobs = [to_blob(vector, info) for _, vector in items]
     results: list[bool] = []
+    tag_rows: list[tuple[int, str, int, float]] = []
+    vector_rows: list[tuple[int, bytes]] = []
     with transaction(conn):
-        for memory, vector in items:
+        for (memory, _), blob in zip(items, blobs):
             cur = conn.execute(
                 "INSERT OR IGNORE INTO memories (content_hash, content, memory_type, metadata, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (memory.content_hash, memory.content, memory.memory_type,
                  json.dumps(memory.metadata or {}, ensure_ascii=False), memory.created_at, memory.updated_at),
             )
-            if cur.rowcount != 1:
-                results.append(False)
-                continue
-            memory_id = cur.lastrowid
-            _write_tags(conn, memory_id, memory.tags, memory.created_at)
-            conn.execute("INSERT INTO memory_vectors (rowid, embedding) VALUES (?, ?)",
-                         (memory_id, to_blob(vector, info)))
-            results.append(True)
+            results.append(cur.rowcount == 1)
+            if cur.rowcount == 1:
+                tag_rows.extend(_tag_rows(cur.lastrowid, memory.tags, memory.created_at))
+                vector_rows.append((cur.lastrowid, blob))
+        conn.executemany(TAG_INSERT, tag_rows)
+        conn.executemany("INSERT INTO memory_vectors (rowid, embedding) VALUES (?, ?)", vector_rows)
         _prune_log(conn)
     return results
 
@@ -173,7 +178,7 @@ def update(conn: Any, content_hash: str, tags: Sequence[str], memory_type: str |
         conn.execute("UPDATE memories SET memory_type = ?, metadata = ?, updated_at = ? WHERE id = ?",
                      (memory_type, json.dumps(metadata or {}, ensure_ascii=False), updated_at, row[0]))
         conn.execute("DELETE FROM memory_tags WHERE memory_id = ?", (row[0],))
-        _write_tags(conn, row[0], tags, row[1])
+        conn.executemany(TAG_INSERT, _tag_rows(row[0], tags, row[1]))
     return True
 
 
