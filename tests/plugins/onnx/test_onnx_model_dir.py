@@ -94,3 +94,17 @@ def test_export_refuses_what_the_embedder_cannot_pool(tmp_path):
 def test_export_needs_a_local_model_directory(tmp_path):
     with pytest.raises(InvalidInputError, match="not a local sentence-transformers model directory"):
         export(tmp_path / "out", str(tmp_path / "missing"))
+
+
+def test_batches_keep_long_texts_small_and_cover_every_text():
+    from mcp_memory_onnx.embedder import ATTENTION_BUDGET, BATCH_SIZE, batches
+
+    lengths = [256] * 10 + [12] * 200 + [100, 3, 64]
+    groups = batches(lengths)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    for group in groups:
+        longest = max(lengths[i] for i in group)
+        assert len(group) <= BATCH_SIZE and (len(group) == 1 or len(group) * longest ** 2 <= ATTENTION_BUDGET)
+        assert lengths[group[0]] == longest  # longest first: padding stays short
+    assert max(len(g) for g in groups if lengths[g[0]] == 256) == 4 and max(len(g) for g in groups) == BATCH_SIZE
+    assert batches([]) == []

@@ -25,8 +25,24 @@ from .model_dir import (
 )
 
 BATCH_SIZE = 64
+#: batch size x longest length squared stays under this: attention memory grows with both, so a batch of long
+#: texts is smaller (64 texts of 64 tokens, or 4 of 256) and the process's peak RSS stays bounded
+ATTENTION_BUDGET = 64 * 64 * 64
 
 log = get_logger(__name__)
+
+
+def batches(lengths: list[int]) -> list[list[int]]:
+    """Indexes grouped longest first (similar lengths pad less), at most ``BATCH_SIZE`` a batch and within
+    ``ATTENTION_BUDGET``."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    out: list[list[int]] = []
+    for i in order:
+        if out and len(out[-1]) < BATCH_SIZE and (len(out[-1]) + 1) * lengths[out[-1][0]] ** 2 <= ATTENTION_BUDGET:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 class OnnxEmbedder:
@@ -49,6 +65,7 @@ class OnnxEmbedder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._inputs: tuple[str, ...] = ()
+        self._pad_id = 0
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
 
@@ -82,23 +99,26 @@ class OnnxEmbedder:
         if not texts:
             return out
         self._load()
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
-        for start in range(0, len(order), BATCH_SIZE):
-            rows = order[start:start + BATCH_SIZE]
-            out[rows] = self._embed_batch([texts[i] for i in rows])
-        return out
-
-    def _embed_batch(self, texts: list[str]) -> Any:
-        import numpy as np
-
         with self._run_lock:  # one tokenizer, one session: serialise callers
             encodings = self._tokenizer.encode_batch(texts)
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-            tokens = self._session.run(None, feeds)[0]
+            for rows in batches([len(e.ids) for e in encodings]):
+                out[rows] = self._embed_batch([encodings[i] for i in rows])
+        return out
+
+    def _embed_batch(self, encodings: list[Any]) -> Any:
+        """Pad one batch, run the model, mean-pool over the real tokens and L2-normalise."""
+        import numpy as np
+
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, e in enumerate(encodings):
+            ids[row, :len(e.ids)], mask[row, :len(e.ids)], types[row, :len(e.ids)] = e.ids, 1, e.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = types
+        tokens = self._session.run(None, feeds)[0]
         if tokens.ndim != 3 or tokens.shape[-1] != self.dimension:
             raise EmbeddingError(f"the ONNX model in {self.directory} returned shape {tokens.shape}, expected "
                                  f"(batch, tokens, {self.dimension}); {EXPORT_HINT} again with --force")
@@ -134,9 +154,7 @@ class OnnxEmbedder:
         try:
             tokenizer = Tokenizer.from_file(str(tokenizer_file))
             tokenizer.enable_truncation(max_length=self.max_seq_length)
-            pad_id = tokenizer.token_to_id("[PAD]")
-            tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0,
-                                     pad_token="[PAD]" if pad_id is not None else "<pad>")
+            tokenizer.no_padding()  # each batch is padded to its own longest text in _embed_batch
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3  # errors only: ORT's warnings would flood the server log
             session = onnxruntime.InferenceSession(str(self.model_file), sess_options=options,
@@ -145,6 +163,7 @@ class OnnxEmbedder:
             raise EmbeddingError(f"cannot load the ONNX model {self.model_file}: {type(exc).__name__}: {exc}; "
                                  f"{EXPORT_HINT} again with --force") from exc
         self._inputs = tuple(i.name for i in session.get_inputs())
+        self._pad_id = tokenizer.token_to_id("[PAD]") or 0
         self._tokenizer, self._session = tokenizer, session
         log.info("embedding model loaded", model=self.model_name, runtime="onnxruntime", path=str(self.model_file),
                  dimension=self._dimension, seconds=round(time.perf_counter() - started, 2))
