@@ -30,6 +30,8 @@ from . import layout
 log = get_logger(__name__)
 
 COLLECTION = "mcp_memory"
+#: records per get(): Chroma's local store fails one returning more than about 32k ("too many SQL variables")
+GET_PAGE = 10_000
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
 T = TypeVar("T")
 
@@ -165,10 +167,22 @@ class ChromaStorage:
                 COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
         return self._collection
 
+    def _get_all(self, include: list[str], **kwargs: Any) -> dict[str, list[Any]]:
+        """``collection.get`` of every matching record, read in pages of ``GET_PAGE``."""
+        out: dict[str, list[Any]] = {key: [] for key in ("ids", *include)}
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=GET_PAGE, offset=offset, **kwargs)
+            for key in out:
+                out[key].extend(got[key] or [])
+            if len(got["ids"]) < GET_PAGE:
+                return out
+            offset += GET_PAGE
+
     def _get(self, **kwargs: Any) -> list[Memory]:
         if self._collection is None:
             return []
-        got = self._collection.get(include=["documents", "metadatas"], **kwargs)
+        got = self._get_all(["documents", "metadatas"], **kwargs)
         return [layout.to_memory(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def _existing(self, ids: Sequence[str]) -> set[str]:
@@ -183,7 +197,7 @@ class ChromaStorage:
         """(created_at, id) of every matching record, without documents."""
         if self._collection is None:
             return []
-        got = self._collection.get(where=where, include=["metadatas"])
+        got = self._get_all(["metadatas"], where=where)
         out = []
         for record_id, meta in zip(got["ids"], got["metadatas"]):
             created = (meta or {}).get("created_at", 0.0)
@@ -268,7 +282,7 @@ class ChromaStorage:
         def work() -> int:
             if self._collection is None or not tags:
                 return 0
-            ids = self._collection.get(where=layout.tags_filter(tags), include=[])["ids"]
+            ids = self._get_all([], where=layout.tags_filter(tags))["ids"]
             for start in range(0, len(ids), self._max_batch):
                 self._collection.delete(ids=ids[start:start + self._max_batch])
             return len(ids)
@@ -340,7 +354,7 @@ class ChromaStorage:
             where = self._filters(tags, memory_type)
             if where is None:
                 return int(self._collection.count())
-            return len(self._collection.get(where=where, include=[])["ids"])
+            return len(self._get_all([], where=where)["ids"])
 
         return await self._call(work)
 
@@ -361,7 +375,7 @@ class ChromaStorage:
             if self._collection is None:
                 return []
             counts: dict[str, int] = {}
-            for meta in self._collection.get(include=["metadatas"])["metadatas"]:
+            for meta in self._get_all(["metadatas"])["metadatas"]:
                 for tag in layout.to_memory("", "", meta).tags:
                     counts[tag] = counts.get(tag, 0) + 1
             return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
