@@ -433,12 +433,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     items = corpus.corpus(max(args.sizes))
     vectors = corpus_vectors(items, next(iter(embedders.values())),
                              Path(args.cache_dir) if args.cache_dir else workdir / "cache", notes)
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for backend in args.backends:
             for name, embedder in embedders.items():
                 for n in sorted(args.sizes):
-                    rows.append(await bench_one(backend, name, embedder, items[:n], vectors[:n], base, workdir, args))
+                    try:
+                        rows.append(await bench_one(backend, name, embedder, items[:n], vectors[:n], base, workdir,
+                                                    args))
+                    except Exception as exc:  # report it and measure the other configurations
+                        log(f"{backend} / {name} / {n:,} FAILED: {type(exc).__name__}: {exc}")
+                        rows.append({"backend": backend, "embedder": name, "size": n,
+                                     "error": f"{type(exc).__name__}: {exc}"})
+                    if args.json:  # a partial report survives an interrupted run
+                        Path(args.json).write_text(json.dumps({"machine": info, "notes": notes, "results": rows},
+                                                              indent=2))
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -447,7 +456,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                  f"is VmHWM of the last one after {args.rss_queries} retrieve_memory calls over MCP")
     notes.append(f"1-minute load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared; "
                  "timings rise with it)")
-    return {"machine": info, "notes": notes, "results": rows, "targets": targets(rows)}
+    return {"machine": info, "notes": notes, "results": rows,
+            "targets": targets([r for r in rows if "error" not in r])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -463,9 +473,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'met' if t['met'] else 'NOT met'}] {t['target']}: {t['value']} ({t['config']})")
     for note in report["notes"]:
         print(f"Note: {note}")
+    for r in report["results"]:
+        if "error" in r:
+            print(f"FAILED: {r['backend']} / {r['embedder']} / {r['size']:,}: {r['error']}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
-    return 0
+    return 1 if any("error" in r for r in report["results"]) else 0
 
 
 if __name__ == "__main__":
