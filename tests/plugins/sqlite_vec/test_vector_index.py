@@ -308,3 +308,22 @@ async def test_warm_up_loads_the_vectors_before_the_first_search(tmp_path, loads
     await unrecorded.initialize(None)  # no embedder recorded: nothing to load, no error
     await unrecorded.warm_up()
     await unrecorded.close()
+
+
+async def test_page_cache_default_and_user_override(tmp_path):
+    from mcp_memory_sqlite_vec.storage import CACHE_SIZE
+
+    async def cache_size(store):
+        return await store._call(lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    store = await open_store(tmp_path / "a.db")
+    try:
+        assert await cache_size(store) == CACHE_SIZE == -16000
+    finally:
+        await store.close()
+    store = SqliteVecStorage(Settings(sqlite_pragmas=(("cache_size", "-4000"),)), location=str(tmp_path / "b.db"))
+    await store.initialize(INFO)
+    try:
+        assert await cache_size(store) == -4000
+    finally:
+        await store.close()
