@@ -23,6 +23,8 @@ from .server import HTTP_SERVER, bind_socket, serve_in_background
 log = get_logger(__name__)
 
 PROBE_TIMEOUT = 1.0
+#: A server that accepted the connection but is slow to answer (busy machine, model loading) gets this long.
+BUSY_PROBE_TIMEOUT = 10.0
 RACE_WAIT_SECONDS = 15.0
 
 
@@ -35,10 +37,20 @@ class Probe:
 
 
 def probe(settings: Settings, timeout: float = PROBE_TIMEOUT) -> Probe:
-    """GET /api/health with a short timeout and check that it is an mcp-memory server."""
+    """GET /api/health with a short timeout and check that it is an mcp-memory server.
+
+    Nothing listening answers at once; a listener that is merely slow is asked again with a longer timeout,
+    so a busy server is not mistaken for none (which would send its clients to direct mode).
+    """
     url = base_url(settings)
     try:
         response = httpx2.get(f"{url}/api/health", headers=auth_headers(settings), timeout=timeout)
+    except httpx2.TimeoutException as exc:
+        if timeout < BUSY_PROBE_TIMEOUT:
+            log.info("health probe timed out, asking again with a longer timeout", url=url, timeout=timeout)
+            return probe(settings, BUSY_PROBE_TIMEOUT)
+        return Probe("none", f"{url} accepted the connection but did not answer in {timeout:g} s "
+                             f"({type(exc).__name__})")
     except httpx2.TransportError as exc:
         return Probe("none", f"nothing answers on {url} ({type(exc).__name__})")
     try:
