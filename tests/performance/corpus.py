@@ -111,7 +111,8 @@ def _bug(r: random.Random) -> tuple[str, list[str], str]:
 
 def _todo(r: random.Random) -> tuple[str, list[str], str]:
     project = r.choice(PROJECTS)
-    text = f"TODO: {r.choice(VERBS)} {r.choice(ARTIFACTS)} for {project} before {r.choice(DAYS)} with {r.choice(PEOPLE)}."
+    text = (f"TODO: {r.choice(VERBS)} {r.choice(ARTIFACTS)} for {project} before {r.choice(DAYS)} "
+            f"with {r.choice(PEOPLE)}.")
     return text, ["todo", project], "todo"
 
 

@@ -210,7 +210,8 @@ async def fill(service: MemoryService, items: list[corpus.Item], vectors: np.nda
         await service.store(it.content, it.tags, it.memory_type, None, it.created_at)
     one_embed_s = time.perf_counter() - start
     rates = {"store_batch_per_s": batched / batch_s, "store_one_per_s": m / one_s,
-             "store_batch_embed_per_s": (half - (n - m)) / batch_embed_s, "store_one_embed_per_s": (n - half) / one_embed_s}
+             "store_batch_embed_per_s": (half - (n - m)) / batch_embed_s,
+             "store_one_embed_per_s": (n - half) / one_embed_s}
     rates["batch_speedup"] = rates["store_batch_per_s"] / rates["store_one_per_s"]
     rates["batch_embed_speedup"] = rates["store_batch_embed_per_s"] / rates["store_one_embed_per_s"]
     return rates
@@ -380,7 +381,8 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "value": value, "met": bool(met)})
 
     for r in rows:
-        add("batched store >= 10x one by one (vectors given)", r, f"{r['batch_speedup']:.1f}x", r["batch_speedup"] >= 10)
+        add("batched store >= 10x one by one (vectors given)", r, f"{r['batch_speedup']:.1f}x",
+            r["batch_speedup"] >= 10)
         add("cold start to tools/list < 1 s", r, f"{r['start_tools_list_s']:.2f} s", r["start_tools_list_s"] < 1.0)
     for backend in dict.fromkeys(r["backend"] for r in rows):
         largest = max(r["size"] for r in rows if r["backend"] == backend)

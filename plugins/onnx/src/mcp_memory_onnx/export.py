@@ -46,7 +46,8 @@ def source_dir(model: str) -> Path:
     path = Path(model).expanduser()
     if not (path / "config.json").is_file():
         raise InvalidInputError(f"{model!r} is not a local sentence-transformers model directory (no config.json); "
-                                "give the default all-MiniLM-L6-v2 or a directory saved with SentenceTransformer.save()")
+                                "give the default all-MiniLM-L6-v2 or a directory saved with "
+                                "SentenceTransformer.save()")
     return path
 
 

@@ -69,8 +69,8 @@ class VectorIndex:
         wanted = [memory_id for memory_id, added in final.items() if added]
         for i in range(0, len(wanted), 500):
             part = wanted[i:i + 500]
-            rows = conn.execute(f"SELECT rowid, embedding FROM memory_vectors WHERE rowid IN ({','.join('?' * len(part))})",
-                                part).fetchall()
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(f"SELECT rowid, embedding FROM memory_vectors WHERE rowid IN ({marks})", part).fetchall()
             self._append(rows)
         self._seq = changes[-1][0]
 

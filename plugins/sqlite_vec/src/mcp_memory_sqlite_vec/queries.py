@@ -256,7 +256,8 @@ def by_tags(conn: Any, tags: Sequence[str], match_all: bool, limit: int | None) 
 
 
 def _capped_count(conn: Any, tag: str, cap: int = 5000) -> int:
-    return conn.execute("SELECT count(*) FROM (SELECT 1 FROM memory_tags WHERE tag = ? LIMIT ?)", (tag, cap)).fetchone()[0]
+    sql = "SELECT count(*) FROM (SELECT 1 FROM memory_tags WHERE tag = ? LIMIT ?)"
+    return conn.execute(sql, (tag, cap)).fetchone()[0]
 
 
 def _newest_ids(conn: Any, stream: str, params: list[Any], limit: int) -> list[int]:
