@@ -4,6 +4,7 @@ in-place upgrade of version-1 databases, behaviour without FTS5, and hybrid sear
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,9 @@ from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import schema
 from mcp_memory_sqlite_vec.queries import match_expression
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
+from sqlite_vec_legacy import triggers
 
 pytestmark = pytest.mark.anyio
 
@@ -179,8 +183,7 @@ def downgrade_to_v1(path: Path) -> None:
     """Make a database exactly as version 1 left it: no full-text table, no triggers, version 1."""
     conn = raw(path)
     try:
-        for trigger in ("memory_fts_insert", "memory_fts_delete", "memory_fts_update"):
-            conn.execute(f"DROP TRIGGER {trigger}")
+        assert triggers(conn) == []
         conn.execute("DROP TABLE memory_fts")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'memory_fts%'").fetchone()

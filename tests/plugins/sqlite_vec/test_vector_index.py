@@ -20,6 +20,9 @@ from mcp_memory_sqlite_vec import queries, schema
 from mcp_memory_sqlite_vec.index import VectorIndex
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
+sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
+from sqlite_vec_legacy import FTS_TRIGGERS, LOG_TRIGGERS, add_triggers, triggers
+
 pytestmark = pytest.mark.anyio
 
 DIM = 16
@@ -213,12 +216,13 @@ async def test_reader_further_behind_than_the_log_reloads(tmp_path, monkeypatch,
         await writer.close()
 
 
-# -- schema 2 -> 3 ------------------------------------------------------------------------------
+# -- schema 2 -> 4 and 3 -> 4 --------------------------------------------------------------------
 def downgrade_to_schema_2(db: Path) -> None:
-    """Rebuild the schema-2 layout: no memory_tags.created_at, old indexes, no vector log."""
+    """Rebuild the schema-2 layout: no memory_tags.created_at, old indexes, no vector log, FTS triggers."""
     conn = raw(db)
+    add_triggers(conn, FTS_TRIGGERS)
     conn.executescript("""
-        DROP TRIGGER vector_changes_insert; DROP TRIGGER vector_changes_delete; DROP TABLE vector_changes;
+        DROP TABLE vector_changes;
         DROP INDEX idx_memory_tags_tag_created; DROP INDEX idx_memories_created;
         ALTER TABLE memory_tags DROP COLUMN created_at;
         CREATE INDEX idx_memory_tags_tag ON memory_tags(tag);
@@ -238,7 +242,7 @@ async def test_schema_2_file_is_upgraded_in_place(tmp_path):
     store = await open_store(db)
     try:
         stats = await store.get_stats()
-        assert stats["schema_version"] == schema.SCHEMA_VERSION == 3 and stats["total_memories"] == 30
+        assert stats["schema_version"] == schema.SCHEMA_VERSION == 4 and stats["total_memories"] == 30
         newest_red = [m.content for m in sorted(mems, key=lambda m: -m.created_at) if "red" in m.tags][:4]
         assert [m.content for m in await store.search_by_tag(["red"], limit=4)] == newest_red
         assert await top(store, vecs[7], 1) == [mems[7].content]
@@ -251,7 +255,40 @@ async def test_schema_2_file_is_upgraded_in_place(tmp_path):
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"idx_memory_tags_tag_created", "idx_memories_created"} <= indexes
     assert not {"idx_memory_tags_tag", "idx_memories_created_at"} & indexes
+    assert triggers(conn) == []
+    conn.execute("INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)")
     conn.close()
+
+
+async def test_schema_3_triggers_are_dropped_so_each_write_is_indexed_and_logged_once(tmp_path):
+    db = tmp_path / "m.db"
+    store = await open_store(db)
+    await store.store_batch(list(zip(memories(10), vectors(10))))
+    await store.close()
+    conn = raw(db)
+    add_triggers(conn, FTS_TRIGGERS, LOG_TRIGGERS)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.close()
+    store, other = await open_store(db), await open_store(db)
+    try:
+        assert len(await top(other, vectors(1)[0], 100)) == 10  # this process holds the vectors in memory
+        await store.store_batch(list(zip(memories(5, start=10), vectors(5, seed=1))))
+        assert await store.delete(memories(10)[3].content_hash)
+        assert await store.delete_by_tag(["rare"]) == 1  # memory 0 (ids follow the order of storing: 1 to 15)
+        conn = raw(db)
+        assert triggers(conn) == [] and conn.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                                                     ).fetchone()[0] == "4"
+        changes = conn.execute("SELECT memory_id, added FROM vector_changes WHERE seq > 10 ORDER BY seq").fetchall()
+        ids = conn.execute("SELECT id FROM memories ORDER BY id").fetchall()
+        conn.execute("INSERT INTO memory_fts (memory_fts, rank) VALUES ('integrity-check', 1)")
+        assert conn.execute("SELECT count(*) FROM memory_fts_docsize").fetchone()[0] == len(ids) == 13
+        conn.close()
+        assert changes == [(11, 1), (12, 1), (13, 1), (14, 1), (15, 1), (4, 0), (1, 0)]
+        assert sorted(await top(other, vectors(1)[0], 100)) == sorted(
+            m.content for m in memories(15) if m.content not in ("memory 0", "memory 3"))
+    finally:
+        await store.close()
+        await other.close()
 
 
 # -- tag and time searches ----------------------------------------------------------------------

@@ -187,19 +187,19 @@ class SqliteVecStorage:
         return self._embedding is not None
 
     async def store(self, memory: Memory, embedding: Vector) -> bool:
-        [stored] = await self._write(queries.insert_many, [(memory, embedding)], self._info())
+        [stored] = await self._write(queries.insert_many, [(memory, embedding)], self._info(), self._fts)
         return stored
 
     async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
         if not items:
             return []
-        return await self._write(queries.insert_many, list(items), self._info())
+        return await self._write(queries.insert_many, list(items), self._info(), self._fts)
 
     async def delete(self, content_hash: str) -> bool:
-        return await self._write(queries.delete_hash, content_hash, self._has_vectors)
+        return await self._write(queries.delete_hash, content_hash, self._has_vectors, self._fts)
 
     async def delete_by_tag(self, tags: Sequence[str]) -> int:
-        return await self._write(queries.delete_tags, list(tags), self._has_vectors)
+        return await self._write(queries.delete_tags, list(tags), self._has_vectors, self._fts)
 
     async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
                                      metadata: dict[str, Any], updated_at: float) -> bool:
