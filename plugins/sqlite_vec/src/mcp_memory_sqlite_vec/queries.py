@@ -238,12 +238,13 @@ def lexical(conn: Any, text: str, k: int, tags: Sequence[str] | None, memory_typ
     if expression is None or k < 1:
         return []
     where, params = filters(tags, memory_type)
-    condition = where.replace(" WHERE ", " AND ", 1) if where else ""
-    hits = conn.execute(
-        "SELECT m.id, -bm25(memory_fts) AS score FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid "
-        f"WHERE memory_fts MATCH ?{condition} ORDER BY score DESC, m.id LIMIT ?",
-        [expression, *params, k],
-    ).fetchall()
+    if where:
+        sql = ("SELECT m.id, -bm25(memory_fts) AS score FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid "
+               f"WHERE memory_fts MATCH ?{where.replace(' WHERE ', ' AND ', 1)} ORDER BY score DESC, m.id LIMIT ?")
+    else:  # no join: every match is scored, and a lookup in memories per match doubled the time at 100k
+        sql = ("SELECT rowid, -bm25(memory_fts) AS score FROM memory_fts WHERE memory_fts MATCH ? "
+               "ORDER BY score DESC, rowid LIMIT ?")
+    hits = conn.execute(sql, [expression, *params, k]).fetchall()
     if not hits:
         return []
     best = hits[0][1] if hits[0][1] > 0 else 1.0
