@@ -187,7 +187,7 @@ def corpus_vectors(items: list[corpus.Item], embedder: Any, cache_dir: Path, not
 async def fill(service: MemoryService, items: list[corpus.Item], vectors: np.ndarray) -> dict[str, float]:
     """Store the corpus: batched, then one by one (vectors given), then with live embedding."""
     n = len(items)
-    m = min(200, max(10, n // 10))
+    m = min(1000, max(10, n // 10))  # enough single writes to include their share of WAL checkpoints
     memories = [service.prepare(NewMemory(it.content, it.tags, it.memory_type, None, it.created_at)) for it in items]
     batched = n - 2 * m
     start = time.perf_counter()
@@ -328,6 +328,7 @@ async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list
     storage = get_plugin_manager(settings).storage_factory(backend)(settings)
     service = MemoryService(storage, embedder, settings)
     await service.initialize()
+    await asyncio.to_thread(embedder.embed, ["load the model before anything is timed"])
     row: dict[str, Any] = {"backend": backend, "embedder": embedder_name, "size": n}
     try:
         log(f"{backend} / {embedder_name} / {n:,}: filling")
