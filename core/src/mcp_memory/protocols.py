@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Protocol, Sequence, runtime_checkable
 
+from .errors import InvalidInputError
 from .models import Memory, QueryResult, Vector
 
 
@@ -18,6 +19,15 @@ class EmbeddingInfo:
 
     model: str
     dimension: int
+
+
+def embed_inputs(texts: Sequence[str]) -> list[str]:
+    """The texts of an ``Embedder.embed`` call as a list; InvalidInputError names any non-string types."""
+    texts = list(texts)
+    bad = sorted({type(t).__name__ for t in texts if not isinstance(t, str)})
+    if bad:
+        raise InvalidInputError(f"embed() takes strings, got {', '.join(bad)}")
+    return texts
 
 
 @runtime_checkable

@@ -9,8 +9,9 @@ import threading
 import time
 from typing import Any, Sequence
 
-from mcp_memory.errors import EmbeddingError, InvalidInputError
+from mcp_memory.errors import EmbeddingError
 from mcp_memory.logging import get_logger
+from mcp_memory.protocols import embed_inputs
 
 from .model_dir import (
     DEFAULT_DIMENSION,
@@ -91,10 +92,7 @@ class OnnxEmbedder:
         """A float32 array of shape (len(texts), dimension), one normalised row per text, in order."""
         import numpy as np
 
-        texts = list(texts)
-        bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-        if bad:
-            raise InvalidInputError(f"embed() takes strings, got {', '.join(sorted(set(bad)))}")
+        texts = embed_inputs(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out

@@ -11,8 +11,9 @@ import threading
 import time
 from typing import Any, Sequence
 
-from mcp_memory.errors import EmbeddingError, InvalidInputError
+from mcp_memory.errors import EmbeddingError
 from mcp_memory.logging import get_logger
+from mcp_memory.protocols import embed_inputs
 
 from .model_files import DEFAULT_ALIASES, DEFAULT_MODEL, ModelSource, cached_hub_dir, dimension_from_files, resolve_model
 
@@ -64,10 +65,7 @@ class SentenceTransformerEmbedder:
         """A float32 numpy array of shape (len(texts), dimension), one normalised row per text."""
         import numpy as np
 
-        texts = list(texts)
-        bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-        if bad:
-            raise InvalidInputError(f"embed() takes strings, got {', '.join(sorted(set(bad)))}")
+        texts = embed_inputs(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self._load()
