@@ -4,36 +4,24 @@ in-place upgrade of version-1 databases, behaviour without FTS5, and hybrid sear
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import sqlean
-import sqlite_vec
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory
-from mcp_memory.protocols import EmbeddingInfo, LexicalSearch
+from mcp_memory.protocols import LexicalSearch
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import schema
 from mcp_memory_sqlite_vec.queries import match_expression
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
-from sqlite_vec_legacy import triggers
+from sqlite_vec_helpers import open_store, raw, triggers
 
 pytestmark = pytest.mark.anyio
-
-INFO = EmbeddingInfo("unit-test-model", 8)
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
@@ -43,19 +31,6 @@ def db(tmp_path: Path) -> Path:
 def vec(seed: int) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal(8).astype(np.float32)
     return v / np.linalg.norm(v)
-
-
-async def open_store(path: Path, info: EmbeddingInfo | None = INFO) -> SqliteVecStorage:
-    store = SqliteVecStorage(Settings(), location=str(path))
-    await store.initialize(info)
-    return store
-
-
-def raw(path: Path) -> sqlean.Connection:
-    conn = sqlean.connect(str(path), isolation_level=None)
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    return conn
 
 
 def indexed_ids(path: Path) -> list[int]:

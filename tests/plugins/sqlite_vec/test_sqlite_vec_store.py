@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sqlean
 
 from mcp_memory import plugins
 from mcp_memory.config import Settings
@@ -27,15 +26,9 @@ from mcp_memory_sqlite_vec.plugin import create_storage
 from mcp_memory_sqlite_vec.schema import SCHEMA_VERSION
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
+from sqlite_vec_helpers import INFO, open_store, raw
+
 pytestmark = pytest.mark.anyio
-
-INFO = EmbeddingInfo("unit-test-model", 8)
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
@@ -52,22 +45,6 @@ def fresh_detection():
 def unit(seed: int, dim: int = 8) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
     return v / np.linalg.norm(v)
-
-
-async def open_store(path: Path, info: EmbeddingInfo | None = INFO, **settings) -> SqliteVecStorage:
-    store = SqliteVecStorage(Settings(**settings), location=str(path))
-    await store.initialize(info)
-    return store
-
-
-def raw(path: Path) -> sqlean.Connection:
-    """A plain connection beside the store (sqlite-vec loaded so vec0 tables can be read)."""
-    import sqlite_vec
-
-    conn = sqlean.connect(str(path), isolation_level=None)
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    return conn
 
 
 # -- driver choice ---------------------------------------------------------------------------

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sqlean
-import sqlite_vec
 
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
@@ -20,8 +18,8 @@ from mcp_memory_sqlite_vec import queries, schema
 from mcp_memory_sqlite_vec.index import VectorIndex
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
-from sqlite_vec_legacy import FTS_TRIGGERS, LOG_TRIGGERS, add_triggers, triggers
+from sqlite_vec_helpers import FTS_TRIGGERS, LOG_TRIGGERS, add_triggers, raw, triggers
+from sqlite_vec_helpers import open_store as open_with
 
 pytestmark = pytest.mark.anyio
 
@@ -29,9 +27,8 @@ DIM = 16
 INFO = EmbeddingInfo("index-test", DIM)
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
+async def open_store(path: Path) -> SqliteVecStorage:
+    return await open_with(path, INFO)
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:
@@ -44,19 +41,6 @@ def memories(n: int, start: int = 0, same_time: bool = False) -> list[Memory]:
     return [Memory.create(f"memory {i}", tags=[tags[i % 3], *(["rare"] if i % 17 == 0 else [])],
                           memory_type="note" if i % 2 else "fact", created_at=100.0 if same_time else float(i))
             for i in range(start, start + n)]
-
-
-async def open_store(path: Path) -> SqliteVecStorage:
-    store = SqliteVecStorage(Settings(), location=str(path))
-    await store.initialize(INFO)
-    return store
-
-
-def raw(path: Path) -> sqlean.Connection:
-    conn = sqlean.connect(str(path), isolation_level=None)
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    return conn
 
 
 @pytest.fixture

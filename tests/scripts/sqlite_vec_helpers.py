@@ -1,8 +1,34 @@
-"""The triggers of schemas 2 and 3, to rebuild older files in upgrade tests (schema 4 has no triggers)."""
+"""Helpers of the sqlite_vec tests: open a store, a plain connection beside it, and the triggers of schemas
+2 and 3 to rebuild older files in upgrade tests (schema 4 has no triggers)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import sqlean
+import sqlite_vec
+
+from mcp_memory.config import Settings
+from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+
+INFO = EmbeddingInfo("unit-test-model", 8)
+
+
+async def open_store(path: Path, info: EmbeddingInfo | None = INFO, **settings: Any) -> SqliteVecStorage:
+    store = SqliteVecStorage(Settings(**settings), location=str(path))
+    await store.initialize(info)
+    return store
+
+
+def raw(path: Path) -> sqlean.Connection:
+    """A plain connection beside the store (sqlite-vec loaded so vec0 tables can be read)."""
+    conn = sqlean.connect(str(path), isolation_level=None)
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    return conn
+
 
 FTS_TRIGGERS = (
     """CREATE TRIGGER memory_fts_insert AFTER INSERT ON memories BEGIN
