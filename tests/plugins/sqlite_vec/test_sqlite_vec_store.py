@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory
@@ -115,16 +114,6 @@ async def test_real_detection_on_this_machine_picks_sqlean(fresh_detection, db):
 # -- pragmas, meta, schema -------------------------------------------------------------------
 async def pragma(store: SqliteVecStorage, name: str):
     return await store._call(lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0])
-
-
-@pytest.fixture
-def only_plugins(monkeypatch):
-    """Make the process-wide plugin manager load only the named plugins (restored after the test)."""
-    def use(*names: str) -> plugins.PluginManager:
-        pm = plugins.PluginManager(Settings(plugins_allowed=frozenset(names)))
-        monkeypatch.setattr(plugins, "_default", pm)
-        return pm
-    return use
 
 
 async def test_wal_defaults_are_applied(db, only_plugins):

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlean
 
-from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.coordination import detect
 from mcp_memory.errors import StorageError
@@ -26,15 +25,6 @@ VECTOR = [0.5, 0.5, 0.5, 0.5]
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-@pytest.fixture
-def only_plugins(monkeypatch):
-    def use(*names: str) -> plugins.PluginManager:
-        pm = plugins.PluginManager(Settings(plugins_allowed=frozenset(names)))
-        monkeypatch.setattr(plugins, "_default", pm)
-        return pm
-    return use
 
 
 class Busy(Exception):
