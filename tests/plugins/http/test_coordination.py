@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import anyio
 import httpx2
@@ -47,29 +45,10 @@ async def test_a_server_of_ours_makes_a_client(server, local_plugins, tmp_path):
     assert not (tmp_path / "unused.db").exists()  # a client opens no store
 
 
-class _Hello(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'{"status": "ok"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-async def test_another_http_service_on_the_port_means_direct(local_settings):
-    httpd = HTTPServer(("127.0.0.1", 0), _Hello)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        chosen = choose(local_settings.with_changes(http_port=httpd.server_port, http_auto_start=True))
-        assert chosen.mode == "direct" and "not an mcp-memory server" in chosen.reason
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+async def test_another_http_service_on_the_port_means_direct(local_settings, json_server):
+    port = json_server({"status": "ok"})
+    chosen = choose(local_settings.with_changes(http_port=port, http_auto_start=True))
+    assert chosen.mode == "direct" and "not an mcp-memory server" in chosen.reason
 
 
 async def test_a_silent_program_holding_the_port_means_direct(local_settings):
