@@ -1,4 +1,9 @@
-"""Every MCP_MEMORY_* setting, platform default paths and pragma parsing, in one place."""
+"""Configuration: declared settings, read from the environment, then a config file, then defaults.
+
+Every setting is declared once as a ``Setting`` (variable name, parser, default, help, secret or not). The core
+declares its own in ``CORE_SETTINGS``; a plugin declares its own through the ``memory_settings`` hook and reads
+them with ``settings.section(MY_SETTINGS)``. ``memory config`` lists them all with their source.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +12,18 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ConfigError
 
 APP_DIR_NAME = "mcp-memory"
+CONFIG_FILE_VARIABLE = "MCP_MEMORY_CONFIG"
 
-# Pragmas a user may set through MCP_MEMORY_SQLITE_PRAGMAS, with the values each accepts.
-_INT = re.compile(r"^-?\d+$")
-_ALLOWED_PRAGMAS: dict[str, re.Pattern[str] | set[str]] = {
-    "busy_timeout": _INT,
-    "cache_size": _INT,
-    "mmap_size": _INT,
-    "wal_autocheckpoint": _INT,
-    "journal_size_limit": _INT,
-    "page_size": _INT,
-    "synchronous": {"off", "normal", "full", "extra", "0", "1", "2", "3"},
-    "journal_mode": {"wal", "delete", "truncate", "persist", "memory", "off"},
-    "temp_store": {"default", "file", "memory", "0", "1", "2"},
-    "foreign_keys": {"on", "off", "true", "false", "0", "1"},
-    "locking_mode": {"normal", "exclusive"},
-    "auto_vacuum": {"none", "full", "incremental", "0", "1", "2"},
-}
-
-#: Applied to every SQLite connection before the user's pragmas.
-WAL_DEFAULT_PRAGMAS: tuple[tuple[str, str], ...] = (
-    ("journal_mode", "WAL"),
-    ("busy_timeout", "5000"),
-    ("synchronous", "NORMAL"),
-)
+Parser = Callable[[str], Any]
 
 
+# -- platform paths --------------------------------------------------------------------------------
 def default_data_dir(platform: str | None = None, env: Mapping[str, str] | None = None) -> Path:
     """The per-user data directory: XDG on Linux, Application Support on macOS, LOCALAPPDATA on Windows."""
     platform = platform or sys.platform
@@ -52,143 +38,321 @@ def default_data_dir(platform: str | None = None, env: Mapping[str, str] | None 
     return (Path(xdg) if xdg else home / ".local" / "share") / APP_DIR_NAME
 
 
-def parse_pragmas(text: str | None) -> tuple[tuple[str, str], ...]:
-    """Parse ``name=value,name=value`` into validated pairs; a bad string raises ConfigError."""
-    if not text or not text.strip():
-        return ()
-    pairs: list[tuple[str, str]] = []
-    for raw in text.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        name, value = name.strip().lower(), value.strip()
-        if not sep or not name or not value:
-            raise ConfigError(
-                f"MCP_MEMORY_SQLITE_PRAGMAS: {item!r} is not name=value "
-                "(example: busy_timeout=10000,cache_size=20000)"
-            )
-        rule = _ALLOWED_PRAGMAS.get(name)
-        if rule is None:
-            raise ConfigError(
-                f"MCP_MEMORY_SQLITE_PRAGMAS: unknown or unsupported pragma {name!r}; "
-                f"allowed: {', '.join(sorted(_ALLOWED_PRAGMAS))}"
-            )
-        ok = rule.match(value) if isinstance(rule, re.Pattern) else value.lower() in rule
-        if not ok:
-            raise ConfigError(f"MCP_MEMORY_SQLITE_PRAGMAS: bad value {value!r} for pragma {name!r}")
-        pairs.append((name, value))
-    return tuple(pairs)
+def default_config_file(platform: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """``config.toml`` in the per-user config directory (XDG_CONFIG_HOME, Application Support, APPDATA)."""
+    platform = platform or sys.platform
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home())
+    if platform.startswith("win"):
+        base = env.get("APPDATA")
+        directory = Path(base) if base else home / "AppData" / "Roaming"
+    elif platform == "darwin":
+        directory = home / "Library" / "Application Support"
+    else:
+        xdg = env.get("XDG_CONFIG_HOME")
+        directory = Path(xdg) if xdg else home / ".config"
+    return directory / APP_DIR_NAME / "config.toml"
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
+# -- parsers: text -> value, ValueError with the reason ----------------------------------------------
+def as_str(text: str) -> str:
+    return text.strip()
+
+
+def as_optional_str(text: str) -> str | None:
+    return text.strip() or None
+
+
+def as_bool(text: str) -> bool:
+    value = text.strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError("must be true or false")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int = 2**31) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
+def as_int(minimum: int = 1, maximum: int = 2**31) -> Parser:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError("must be an integer") from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}")
+        return value
+    return parse
 
 
-def _optional_path(env: Mapping[str, str], name: str) -> Path | None:
-    raw = (env.get(name) or "").strip()
-    return Path(raw).expanduser() if raw else None
+def as_float(minimum: float, maximum: float) -> Parser:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum:g} and {maximum:g}")
+        return value
+    return parse
 
 
-def _names(env: Mapping[str, str], name: str) -> frozenset[str] | None:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
+def as_threshold(text: str) -> float | None:
+    """A similarity in 0..1, or "off"."""
+    if text.strip().lower() in {"off", "none", "false"}:
         return None
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    return as_float(0.0, 1.0)(text)
+
+
+def as_path(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("must be a path")
+    return Path(text.strip()).expanduser()
+
+
+def as_optional_path(text: str) -> Path | None:
+    return Path(text.strip()).expanduser() if text.strip() else None
+
+
+def as_names(text: str) -> frozenset[str] | None:
+    """A comma-separated list of names; empty means "not set"."""
+    names = frozenset(part.strip() for part in text.split(",") if part.strip())
+    return names or None
+
+
+def as_paths(text: str) -> tuple[Path, ...]:
+    """Paths separated by the platform's path separator (``:`` or ``;``)."""
+    return tuple(Path(p.strip()).expanduser() for p in text.split(os.pathsep) if p.strip())
+
+
+def as_choice(*choices: str) -> Parser:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+# -- declarations -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One setting: the variable that sets it, how to parse it, its default and what it means.
+
+    ``default`` is the value itself, or a zero-argument callable for values computed at read time (platform
+    paths). ``key`` is the attribute name in a ``Section`` (default: the variable name after its last
+    ``MCP_MEMORY_``/``MCP_`` prefix, lower-cased). A ``secret`` is masked wherever settings are shown.
+    """
+
+    env: str
+    help: str
+    default: Any = None
+    parse: Parser = as_str
+    secret: bool = False
+    key: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.key:
+            return self.key
+        return re.sub(r"^(MCP_MEMORY_|MCP_)", "", self.env).lower()
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+
+class Section(Mapping[str, Any]):
+    """Resolved values of a group of settings: ``section.path`` or ``section["path"]``."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Section({self._values!r})"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One setting as ``memory config`` shows it."""
+
+    setting: Setting
+    value: Any
+    source: str  # "environment", "file" or "default"
+
+    def shown(self) -> str:
+        if self.setting.secret and self.value is not None:
+            return "***"
+        if isinstance(self.value, (frozenset, set)):
+            return ",".join(sorted(self.value))
+        if isinstance(self.value, tuple):
+            return ",".join("=".join(map(str, item)) if isinstance(item, tuple) else str(item) for item in self.value)
+        return "" if self.value is None else str(self.value)
+
+
+# -- the core's own settings ------------------------------------------------------------------------
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting("MCP_MEMORY_STORAGE_BACKEND", "store plugin to use", "sqlite_vec", key="storage_backend"),
+    Setting("MCP_MEMORY_EMBEDDER", "embedder plugin to use (default: the installed one of highest priority)",
+            None, as_optional_str, key="embedder"),
+    Setting("MCP_MEMORY_EMBEDDING_MODEL", "embedding model name or local model directory", "all-MiniLM-L6-v2",
+            key="embedding_model"),
+    Setting("MCP_MEMORY_PROJECT", "the current project (default: from the MCP client's roots, else the git "
+            "top-level folder of the working directory); \"global\" for none", None, as_optional_str,
+            key="project"),
+    Setting("MCP_MEMORY_MIN_RELEVANCE", "relevance floor of searches: weaker results are dropped", 0.0,
+            as_float(0.0, 1.0), key="min_relevance"),
+    Setting("MCP_MEMORY_DUPLICATE_THRESHOLD", "a new memory this similar (cosine) to one of the same project is "
+            "not stored twice; \"off\" to store every new text", 0.95, as_threshold, key="duplicate_threshold"),
+    Setting("MCP_MEMORY_TRASH_DAYS", "days deleted memories stay in the trash before they are purged (0: "
+            "never purge automatically)", 30, as_int(0, 100_000), key="trash_days"),
+    Setting("MCP_MEMORY_PLUGINS", "allow list of plugin names (default: every installed plugin)", None,
+            as_names, key="plugins_allowed"),
+    Setting("MCP_MEMORY_DISABLE_PLUGINS", "plugin names not to load", None, as_names, key="plugins_disabled"),
+    Setting("MCP_MEMORY_PLUGINS_STRICT", "fail at once when a plugin fails to load or register (CI)", False,
+            as_bool, key="plugins_strict"),
+    Setting("MCP_MEMORY_MAX_CONTENT_LENGTH", "largest memory content, in characters", 100_000, as_int(),
+            key="max_content_length"),
+    Setting("MCP_MEMORY_MAX_RESULTS", "most memories one request may return", 1000, as_int(),
+            key="max_results"),
+    Setting("LOG_LEVEL", "log level on stderr", "info", as_choice(*LOG_LEVELS), key="log_level"),
+    Setting("DEBUG_MODE", "debug logging with tracebacks", False, as_bool, key="debug"),
+)
+
+
+def _read_config_file(path: Path) -> dict[str, str]:
+    """``NAME = value`` pairs of a TOML file (values of any TOML scalar type, kept as text)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            values[name] = str(value)
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            values[name] = ",".join(str(v) for v in value)
+        else:
+            raise ConfigError(f"{path}: {name} must be a string, number, boolean or list of those")
+    return values
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The configuration in force. Build it with ``Settings.from_env()``."""
+    """The configuration in force. Build it with ``Settings.from_env()``.
+
+    Core settings are attributes (``settings.max_results``); a plugin reads its own declared settings with
+    ``settings.section(DECLARED)``. ``values`` holds the variables from the environment and ``file_values``
+    those of the config file; the environment wins.
+    """
 
     storage_backend: str = "sqlite_vec"
-    sqlite_path: Path = field(default_factory=lambda: default_data_dir() / "sqlite_vec.db")
-    sqlite_pragmas: tuple[tuple[str, str], ...] = ()
-    chroma_path: Path = field(default_factory=lambda: default_data_dir() / "chroma_db")
-    chroma_host: str | None = None
-    chroma_port: int = 8000
     embedder: str | None = None
     embedding_model: str = "all-MiniLM-L6-v2"
-    onnx_path: Path | None = None
-    http_auto_start: bool = False
-    http_enabled: bool = True
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    api_key: str | None = None
+    project: str | None = None
+    min_relevance: float = 0.0
+    duplicate_threshold: float | None = 0.95
+    trash_days: int = 30
     plugins_allowed: frozenset[str] | None = None
-    plugins_disabled: frozenset[str] = frozenset()
+    plugins_disabled: frozenset[str] | None = None
     plugins_strict: bool = False
     max_content_length: int = 100_000
     max_results: int = 1000
-    log_level: str = "INFO"
+    log_level: str = "info"
     debug: bool = False
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    file_values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False,
+                                           compare=False)
+    config_file: Path | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        """Read the environment; every bad value is a ConfigError naming the variable."""
-        env = os.environ if env is None else env
-        data_dir = default_data_dir(env=env)
-        log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
-        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
-        debug = _bool(env, "DEBUG_MODE", False)
-        return cls(
-            storage_backend=(env.get("MCP_MEMORY_STORAGE_BACKEND") or "sqlite_vec").strip(),
-            sqlite_path=Path(env.get("MCP_MEMORY_SQLITE_PATH") or data_dir / "sqlite_vec.db").expanduser(),
-            sqlite_pragmas=parse_pragmas(env.get("MCP_MEMORY_SQLITE_PRAGMAS")),
-            chroma_path=Path(env.get("MCP_MEMORY_CHROMA_PATH") or data_dir / "chroma_db").expanduser(),
-            chroma_host=(env.get("MCP_MEMORY_CHROMA_HOST") or "").strip() or None,
-            chroma_port=_int(env, "MCP_MEMORY_CHROMA_PORT", 8000, maximum=65535),
-            embedder=(env.get("MCP_MEMORY_EMBEDDER") or "").strip() or None,
-            embedding_model=(env.get("MCP_MEMORY_EMBEDDING_MODEL") or "all-MiniLM-L6-v2").strip(),
-            onnx_path=_optional_path(env, "MCP_MEMORY_ONNX_PATH"),
-            http_auto_start=_bool(env, "MCP_MEMORY_HTTP_AUTO_START", False),
-            http_enabled=_bool(env, "MCP_HTTP_ENABLED", True),
-            http_host=(env.get("MCP_HTTP_HOST") or "127.0.0.1").strip(),
-            http_port=_int(env, "MCP_HTTP_PORT", 8000, maximum=65535),
-            api_key=env.get("MCP_API_KEY") or None,
-            plugins_allowed=_names(env, "MCP_MEMORY_PLUGINS"),
-            plugins_disabled=_names(env, "MCP_MEMORY_DISABLE_PLUGINS") or frozenset(),
-            plugins_strict=_bool(env, "MCP_MEMORY_PLUGINS_STRICT", False),
-            max_content_length=_int(env, "MCP_MEMORY_MAX_CONTENT_LENGTH", 100_000),
-            max_results=_int(env, "MCP_MEMORY_MAX_RESULTS", 1000),
-            log_level="DEBUG" if debug else log_level,
-            debug=debug,
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> "Settings":
+        """Read the environment (and the config file); every bad value is a ConfigError naming the variable.
 
-    def with_changes(self, **changes: object) -> "Settings":
-        return replace(self, **changes)
+        The config file is ``config_file``, else ``MCP_MEMORY_CONFIG`` when set, else ``config.toml`` in the
+        per-user config directory if it exists.
+        """
+        env = dict(os.environ if env is None else env)
+        if config_file is None:
+            explicit = (env.get(CONFIG_FILE_VARIABLE) or "").strip()
+            if explicit:
+                config_file = Path(explicit).expanduser()
+                if not config_file.is_file():
+                    raise ConfigError(f"{CONFIG_FILE_VARIABLE}={explicit}: no such file")
+            else:
+                candidate = default_config_file(env=env)
+                config_file = candidate if candidate.is_file() else None
+        file_values = _read_config_file(config_file) if config_file is not None else {}
+        return cls._build(env, file_values, config_file)
+
+    @classmethod
+    def _build(cls, values: Mapping[str, str], file_values: Mapping[str, str], config_file: Path | None) -> "Settings":
+        sources = cls(values=MappingProxyType(dict(values)), file_values=MappingProxyType(dict(file_values)),
+                      config_file=config_file)
+        core = dict(sources.section(CORE_SETTINGS))
+        if core["debug"]:
+            core["log_level"] = "debug"
+        return replace(sources, **core)
+
+    # -- plugin settings ---------------------------------------------------------------------------
+    def resolve(self, setting: Setting) -> Resolved:
+        """The value of one declared setting and where it came from."""
+        for source, table in (("environment", self.values), ("file", self.file_values)):
+            raw = table.get(setting.env)
+            if raw is not None and raw.strip() != "":
+                try:
+                    return Resolved(setting, setting.parse(raw), source)
+                except ValueError as exc:
+                    shown = "***" if setting.secret else repr(raw)
+                    where = "" if source == "environment" else f" (in {self.config_file})"
+                    raise ConfigError(f"{setting.env} {exc}, got {shown}{where}") from None
+        return Resolved(setting, setting.default_value(), "default")
+
+    def section(self, settings: Iterable[Setting]) -> Section:
+        """The values of a group of declared settings (a plugin's own), by ``Setting.name``."""
+        return Section({s.name: self.resolve(s).value for s in settings})
+
+    def with_changes(self, **changes: Any) -> "Settings":
+        """A copy with core attributes changed (``max_results=5``) and/or variables set (``MCP_HTTP_PORT="9000"``).
+
+        Upper-case names are variables: they override the environment for every setting that reads them.
+        """
+        variables = {k: str(v) for k, v in changes.items() if k.isupper()}
+        base = Settings._build({**self.values, **variables}, self.file_values, self.config_file) if variables else self
+        return replace(base, **{k: v for k, v in changes.items() if not k.isupper()})
 
     def redacted(self) -> dict[str, object]:
-        """Settings as a dict safe to print or log (the API key is masked)."""
+        """The core settings as a dict safe to print or log."""
         out: dict[str, object] = {}
-        for key, value in self.__dict__.items():
-            if key == "api_key":
-                value = "***" if value else None
-            elif isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, frozenset):
-                value = sorted(value)
-            out[key] = value
+        for setting in CORE_SETTINGS:
+            value = getattr(self, setting.name)
+            out[setting.name] = sorted(value) if isinstance(value, frozenset) else value
         return out
+
+
+def describe(settings: Settings, groups: Sequence[tuple[str, Sequence[Setting]]]) -> list[tuple[str, Resolved]]:
+    """Every setting of ``groups`` (owner, declarations) resolved, for ``memory config``."""
+    return [(owner, settings.resolve(s)) for owner, declared in groups for s in declared]

@@ -1,8 +1,9 @@
 """How this process reaches the data: asks the coordination plugins, falls back to ``direct``.
 
 A coordination plugin (``http``, ``wal``) answers ``memory_coordinate(settings, open_direct)`` with a
-``Coordination``; the first answer wins. ``open()`` returns an object with the ``MemoryService``
-interface: the local service (direct, http_server) or a remote one (http_client).
+``Coordination``; the first answer wins, and a plugin whose hook raises is skipped (and recorded). ``open()``
+returns an object with the ``MemoryService`` interface: the local service (direct, http_server) or a remote one
+(http_client); the caller closes it with ``close()``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def detect(settings: Settings) -> Coordination:
     from .plugins import get_plugin_manager
 
     open_direct = direct_opener(settings)
-    answer = get_plugin_manager(settings).hook.memory_coordinate(settings=settings, open_direct=open_direct)
-    chosen = answer or Coordination(DIRECT, "no coordination plugin answered: opening the store directly", open_direct)
+    answer = get_plugin_manager(settings).first_result("memory_coordinate", settings=settings,
+                                                       open_direct=open_direct)
+    chosen = answer if isinstance(answer, Coordination) else None
+    chosen = chosen or Coordination(DIRECT, "no coordination plugin answered: opening the store directly", open_direct)
     log.info(f"Detected coordination mode: {chosen.mode}", mode=chosen.mode, reason=chosen.reason)
     return chosen

@@ -1,15 +1,31 @@
-"""The hook families a plugin can implement (pluggy project name ``mcp_memory``).
+"""The hooks a plugin can implement (pluggy project name ``mcp_memory``).
 
-A plugin is a module (or object) exposed under the entry-point group ``mcp_memory`` whose functions
-are decorated with ``mcp_memory.hookimpl``. Every registration hook receives a ``register`` callable,
-so one plugin may register several things; names must be unique across installed plugins.
+A plugin is a module exposed under the entry-point group ``mcp_memory`` whose functions are decorated with
+``mcp_memory.hookimpl``. The core calls every implementation on its own: one that raises, or registers
+something malformed, is recorded as a failure of its plugin (``memory plugins`` shows it) and the others go on.
+Misspelled hook names are reported by ``memory plugins`` and ``memory verify`` (pluggy's ``check_pending``).
+
+Families: storage, embedding, coordination, migration; plus settings, extra hook specs and CLI commands.
+Registration objects are in ``mcp_memory.registration``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pluggy
+
+if TYPE_CHECKING:
+    from .config import Setting, Settings
+    from .coordination import Coordination
+    from .registration import (
+        Check,
+        Command,
+        EmbedderBackend,
+        MigrationSource,
+        StorageBackend,
+        StoreLocation,
+    )
 
 PROJECT = "mcp_memory"
 
@@ -17,78 +33,82 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+# -- storage ------------------------------------------------------------------------------------------
 @hookspec
-def memory_register_storage(register: Callable[..., None]) -> None:
-    """Storage: call ``register(name, factory)`` for each backend this plugin provides.
+def memory_register_storage(register: Callable[[StorageBackend], None]) -> None:
+    """Storage: call ``register(StorageBackend(name=..., factory=...))`` for each store this plugin provides.
 
-    ``factory(settings, location=None)`` returns an uninitialised ``MemoryStorage``; ``settings`` is
-    the ``mcp_memory.config.Settings`` in force and ``location`` overrides the backend's own path or
-    address (used by migration, backup and tests). The factory must not do I/O: the service calls
-    ``await storage.initialize(embedding_info)`` next. The store must pass
-    ``mcp_memory.testing.StorageConformance``.
-    """
-
-
-@hookspec
-def memory_register_embedder(register: Callable[..., None]) -> None:
-    """Embedding: call ``register(name, factory)``; ``factory(settings)`` returns an ``Embedder``.
-
-    Creating the embedder must be cheap (no model load, no heavy import): the model loads on the
-    first ``embed`` call so that start-up and ``tools/list`` stay fast. ``model_name`` and
-    ``dimension`` must be available without loading the model.
+    The store implements ``mcp_memory.protocols.MemoryStorage`` (``mcp_memory.storage_base.BaseStorage`` gives
+    the derived methods) and must pass ``mcp_memory.testing.StorageConformance``.
     """
 
 
 @hookspec(firstresult=True)
-def memory_coordinate(settings: Any, open_direct: Callable[[], Any]) -> Any:
+def memory_storage_location(backend: str, settings: Settings) -> StoreLocation | None:
+    """Where ``backend`` keeps its data when no location is given; None when ``backend`` is not this plugin's.
+
+    Used by ``memory migrate`` (default locations, refusing to copy a store onto itself, refusing a source that
+    does not exist), ``memory verify``, and to tell which store an HTTP server serves.
+    """
+
+
+@hookspec
+def memory_store_checks(backend: str, settings: Settings, location: str | None, deep: bool) -> list[Check] | None:
+    """Checks of ``backend``'s own prerequisites and data, or None when ``backend`` is not this plugin's.
+
+    ``memory verify`` asks with ``deep=True`` (may read the whole store: integrity checks); ``memory health``
+    and the health API with ``deep=False`` (cheap: a driver loads, a server answers). Must not write.
+    """
+
+
+# -- embedding ----------------------------------------------------------------------------------------
+@hookspec
+def memory_register_embedder(register: Callable[[EmbedderBackend], None]) -> None:
+    """Embedding: call ``register(EmbedderBackend(name=..., factory=..., priority=...))``.
+
+    Creating the embedder must be cheap (no model load, no heavy import): the model loads on the first
+    ``embed`` call so that start-up and ``tools/list`` stay fast. ``model_name`` and ``dimension`` must be
+    known without loading the model.
+    """
+
+
+# -- coordination -------------------------------------------------------------------------------------
+@hookspec(firstresult=True)
+def memory_coordinate(settings: Settings, open_direct: Callable[[], Any]) -> Coordination | None:
     """Coordination: decide how this process reaches the data, or return None to pass.
 
-    ``open_direct()`` is an async callable that opens the configured store and embedder in this
-    process and returns a ``MemoryService``. An implementation returns a
-    ``mcp_memory.coordination.Coordination`` (mode name, reason, async ``open`` returning a service
-    and async ``close``). The first non-None answer wins (pluggy firstresult; plugins order
-    themselves with ``tryfirst``/``trylast``); with no answer the core uses mode ``direct``.
+    ``open_direct()`` is an async callable that opens the configured store and embedder in this process and
+    returns a ``MemoryService``. Return a ``mcp_memory.coordination.Coordination`` (mode, reason, and an async
+    ``open`` returning an object with the service interface, which the caller closes with ``close()``). Answer
+    only for the backends you serve. The first non-None answer wins (plugins order themselves with
+    ``tryfirst``/``trylast``); with no answer the core opens the store directly (mode ``direct``).
+    """
+
+
+# -- migration ----------------------------------------------------------------------------------------
+@hookspec
+def memory_register_migrators(register: Callable[[MigrationSource], None]) -> None:
+    """Migration: call ``register(MigrationSource(name=..., open=...))`` for a source that is not a store (a
+    file format, another product's database). Every registered store is a source and a target already."""
+
+
+# -- settings, hook specs, commands -------------------------------------------------------------------
+@hookspec
+def memory_settings() -> Sequence[Setting]:
+    """The settings this plugin reads: a sequence of ``mcp_memory.config.Setting``.
+
+    Name variables ``MCP_MEMORY_<PLUGIN>_<NAME>``. The plugin reads them with ``settings.section(SAME_LIST)``;
+    ``memory config`` lists them with their values (secrets masked) and sources.
     """
 
 
 @hookspec
-def memory_configure_sqlite(connection: Any, settings: Any) -> None:
-    """Connection policy: called on every new SQLite connection a store opens, before it writes.
-
-    A plugin (``wal``) applies its pragmas (journal_mode, busy_timeout, synchronous, then the user's
-    ``settings.sqlite_pragmas``). With no plugin the connection keeps SQLite's defaults, and the
-    store reports its ``journal_mode`` in its stats so users can see that WAL is off.
-    """
-
-
-@hookspec(firstresult=True)
-def memory_sqlite_write_retry(settings: Any) -> Any:
-    """Write retry policy for SQLite stores: return a callable ``retry(attempt, is_busy)``, or None.
-
-    A store calls ``retry(attempt, is_busy)`` around each write transaction. ``attempt()`` runs the
-    whole transaction once and has rolled it back when it raises, so running it again is safe;
-    ``is_busy(exc)`` tells whether an exception means "database is locked / busy". The policy runs
-    ``attempt`` again on busy errors with its own backoff and bound, re-raises any other exception
-    at once, returns ``attempt()``'s value, and after the bound raises
-    ``mcp_memory.errors.StorageError`` saying how long it waited and how to fix it. With no plugin
-    answering, the store runs each write once.
-    """
+def memory_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add this plugin's own hook specifications with ``pluginmanager.add_hookspecs(module)``, so that other
+    plugins can implement them (the sqlite_vec store's connection hooks, for example). Called once, after
+    every plugin is loaded and before any other hook."""
 
 
 @hookspec
-def memory_register_migrators(register: Callable[..., None]) -> None:
-    """Migration: call ``register(name, open_source)`` for a source that is not a plain store.
-
-    ``open_source(location)`` returns an async iterator of batches ``list[tuple[Memory, vector or
-    None]]``; a vector of None means "re-embed". It must never modify the file it reads, and raise
-    ``mcp_memory.errors.InvalidInputError`` with a clear message for a missing or unreadable source.
-    """
-
-
-@hookspec
-def memory_register_cli(register: Callable[..., None]) -> None:
-    """CLI: call ``register(name, help, configure, run)`` to add a ``memory <name>`` subcommand.
-
-    ``configure(parser)`` adds arguments to an ``argparse`` parser; ``run(args, settings)`` does the
-    work and returns the process exit code.
-    """
+def memory_register_cli(register: Callable[[Command], None]) -> None:
+    """CLI: call ``register(Command(name=..., help=..., configure=..., run=...))`` to add ``memory NAME``."""

@@ -83,6 +83,28 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+MAX_PROJECT_LENGTH = 200
+
+
+def check_project(project: Any) -> str | None:
+    """A project name as stored: trimmed text, or None for a global memory (None or empty)."""
+    if project is None:
+        return None
+    if not isinstance(project, str):
+        raise InvalidInputError(f"project must be a string, got {type(project).__name__}")
+    clean = " ".join(check_text(project, "project").split())
+    if len(clean) > MAX_PROJECT_LENGTH:
+        raise InvalidInputError(f"project name longer than {MAX_PROJECT_LENGTH} characters: {clean[:40]!r}...")
+    return clean or None
+
+
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
 def check_text(value: str, name: str) -> str:
     """Refuse text that cannot be stored as UTF-8, such as a lone surrogate ('\\ud800')."""
     try:
@@ -138,6 +160,12 @@ class Memory:
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    project: str | None = None
+    last_used_at: float | None = None
+    use_count: int = 0
+    deleted_at: float | None = None
+    deleted_reason: str | None = None
+    replaced_by: str | None = None
 
     @classmethod
     def create(
@@ -147,6 +175,7 @@ class Memory:
         memory_type: str | None = None,
         metadata: dict[str, Any] | None = None,
         created_at: float | None = None,
+        project: str | None = None,
     ) -> "Memory":
         """Build a new memory with its hash and normalised tags."""
         now = time.time()
@@ -159,7 +188,12 @@ class Memory:
             metadata=dict(metadata or {}),
             created_at=created,
             updated_at=max(created, now) if created_at is None else created,
+            project=project,
         )
+
+    @property
+    def trashed(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def created_at_iso(self) -> str:
@@ -173,18 +207,28 @@ class Memory:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form used by the CLI, the MCP tools, the REST API and backups."""
-        return {
+        """JSON-ready form used by the CLI, the MCP tools, the REST API and backups.
+
+        The trash fields (``deleted_at``, ``deleted_reason``, ``replaced_by``) appear only for trashed memories.
+        """
+        data: dict[str, Any] = {
             "content": self.content,
             "content_hash": self.content_hash,
             "tags": list(self.tags),
             "memory_type": self.memory_type,
             "metadata": dict(self.metadata),
+            "project": self.project,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "created_at_iso": self.created_at_iso,
             "updated_at_iso": self.updated_at_iso,
+            "last_used_at": self.last_used_at,
+            "use_count": self.use_count,
         }
+        if self.deleted_at is not None:
+            data.update(deleted_at=self.deleted_at, deleted_at_iso=iso(self.deleted_at),
+                        deleted_reason=self.deleted_reason, replaced_by=self.replaced_by)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Memory":
@@ -194,6 +238,11 @@ class Memory:
             raise InvalidInputError("memory needs a string 'content'")
         created = parse_timestamp(data["created_at"]) if data.get("created_at") is not None else time.time()
         updated = parse_timestamp(data["updated_at"]) if data.get("updated_at") is not None else created
+        optional = {name: parse_timestamp(data[name]) if data.get(name) is not None else None
+                    for name in ("last_used_at", "deleted_at")}
+        use_count = data.get("use_count") or 0
+        if isinstance(use_count, bool) or not isinstance(use_count, int) or use_count < 0:
+            raise InvalidInputError(f"use_count must be a non-negative integer, got {use_count!r}")
         return cls(
             content=content,
             content_hash=data.get("content_hash") or content_hash(content),
@@ -202,6 +251,11 @@ class Memory:
             metadata=check_metadata(data.get("metadata")),
             created_at=created,
             updated_at=updated,
+            project=check_project(data.get("project")),
+            use_count=use_count,
+            deleted_reason=_optional_text(data, "deleted_reason") if optional["deleted_at"] is not None else None,
+            replaced_by=_optional_text(data, "replaced_by") if optional["deleted_at"] is not None else None,
+            **optional,
         )
 
 

@@ -20,6 +20,10 @@ HYBRID_POOL = 200
 TIME_BOOST = 0.2
 #: at most this many words go into one lexical query
 MAX_TERMS = 64
+#: the tag of memories captured automatically (Claude Code hooks, transcript import)
+AUTO_CAPTURED_TAG = "auto-captured"
+#: subtracted from an auto-captured memory's relevance, so that curated memories rank first at equal relevance
+AUTO_CAPTURED_PENALTY = 0.05
 
 _WORD = re.compile(r"\w+")
 
@@ -75,5 +79,16 @@ def boost_window(ranked: Sequence[QueryResult], in_window: Iterable[Memory], sta
     extra = [QueryResult(m, floor) for m in in_window if m.content_hash not in seen]
     scored = [QueryResult(r.memory, (r.relevance_score + (boost if lo <= r.memory.created_at <= hi else 0.0))
                           / (1.0 + boost)) for r in (*ranked, *extra)]
+    scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
+    return scored[:k]
+
+
+def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_CAPTURED_PENALTY) -> list[QueryResult]:
+    """The top k after lowering auto-captured memories by ``penalty`` (curated memories first at equal
+    relevance)."""
+    if not any(AUTO_CAPTURED_TAG in r.memory.tags for r in ranked):
+        return list(ranked[:k])
+    scored = [QueryResult(r.memory, max(0.0, r.relevance_score - penalty)) if AUTO_CAPTURED_TAG in r.memory.tags
+              else r for r in ranked]
     scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
     return scored[:k]

@@ -1,32 +1,37 @@
-"""MemoryService: the one place where memory logic lives (validation, dedup, tags, time, relevance).
+"""MemoryService: the one place where memory logic lives (validation, dedup, projects, tags, time, relevance,
+trash and history).
 
-Every surface (CLI, MCP tools, REST API, migration) calls this class; stores only hold data.
+Every surface (CLI, MCP tools, REST API, hooks, migration) calls this class; stores only hold data. Reads take
+a ``Scope`` (which projects); nothing is ever deleted outright: deletes move memories to the trash, edits keep
+the previous version there, and only ``purge`` (on demand, or after ``MCP_MEMORY_TRASH_DAYS``) removes rows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, AsyncIterator, Iterable, Sequence
 
 from . import ranking
 from .config import Settings
 from .errors import EmbeddingError, InvalidInputError, NotFoundError
-from .logging import get_logger
-from .models import (
-    Memory,
-    QueryResult,
-    Vector,
-    check_metadata,
-    check_text,
-    content_hash,
-    normalize_tags,
-    parse_timestamp,
+from .inputs import (
+    Scope,
+    check_bool,
+    check_content,
+    check_hash_text,
+    check_limit,
+    check_metadata_size,
+    check_mode,
+    check_query,
+    check_relevance,
+    check_type,
 )
-from .protocols import Embedder, EmbeddingInfo, MemoryStorage
+from .logging import get_logger
+from .models import Memory, QueryResult, Vector, content_hash, normalize_tags, parse_timestamp
+from .protocols import LIVE, TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
 from .timeparse import parse_time_expression
 
 log = get_logger(__name__)
@@ -36,28 +41,47 @@ _MISSING: Any = object()
 MAX_OFFSET = 2**62
 #: retrieval mode when the caller gives none (hybrid won on the LoCoMo dev set: docs/retrieval.md)
 DEFAULT_MODE = "hybrid"
+#: why a memory is in the trash
+DELETED, EDITED, MERGED, DUPLICATE, EXPIRED = "deleted", "edited", "merged", "duplicate", "expired"
+#: trash reasons that ``purge_expired`` removes after MCP_MEMORY_TRASH_DAYS (earlier versions are history)
+PURGEABLE = (DELETED, MERGED, DUPLICATE, EXPIRED)
+DAY = 86_400.0
 
 
 @dataclass(frozen=True)
 class StoreResult:
-    """Outcome of a store: the memory as stored, and whether it was already there."""
+    """Outcome of a store: the memory as stored (or the one already there), and what happened.
+
+    ``duplicate``: the same text was already stored. ``near_duplicate``: a memory of the same project this
+    close in meaning exists, so nothing was stored (``similarity`` says how close). ``restored``: the same
+    text was in the trash and is back.
+    """
 
     memory: Memory
     duplicate: bool
+    near_duplicate: bool = False
+    similarity: float | None = None
+    restored: bool = False
+
+    @property
+    def stored(self) -> bool:
+        return not (self.duplicate or self.near_duplicate)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"duplicate": self.duplicate, "content_hash": self.memory.content_hash, "memory": self.memory.to_dict()}
+        return {"duplicate": self.duplicate, "near_duplicate": self.near_duplicate, "similarity": self.similarity,
+                "restored": self.restored, "content_hash": self.memory.content_hash, "memory": self.memory.to_dict()}
 
 
 @dataclass(frozen=True)
 class NewMemory:
-    """Input of a store: what a caller supplies."""
+    """Input of a store: what a caller supplies (``project`` already resolved: a name, or None for global)."""
 
     content: Any
     tags: Any = None
     memory_type: Any = None
     metadata: Any = None
-    created_at: float | None = None
+    created_at: Any = None
+    project: Any = None
 
 
 @dataclass
@@ -85,6 +109,34 @@ class RecallResult:
     semantic_query: str
 
 
+@dataclass(frozen=True)
+class TrashResult:
+    """Outcome of a delete: the hashes moved to the trash (restore them with ``restore``)."""
+
+    hashes: list[str]
+    reason: str = DELETED
+
+    @property
+    def count(self) -> int:
+        return len(self.hashes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trashed": self.count, "content_hashes": self.hashes, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """Outcome of an update: the memory now live; ``previous`` is the hash of the version it replaced when
+    the content changed (kept in the trash as history), else None."""
+
+    memory: Memory
+    previous: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"memory": self.memory.to_dict(), "content_hash": self.memory.content_hash,
+                "previous_hash": self.previous, "content_changed": self.previous is not None}
+
+
 class MemoryService:
     """Memory operations over one store and one embedder."""
 
@@ -101,6 +153,7 @@ class MemoryService:
         self.coordination_mode = coordination_mode
         self._closed = False
         self._no_lexical = False
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -110,6 +163,8 @@ class MemoryService:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._background:
+                await asyncio.gather(*self._background, return_exceptions=True)
             await self.storage.close()
 
     async def __aenter__(self) -> "MemoryService":
@@ -119,104 +174,105 @@ class MemoryService:
         await self.close()
 
     # -- validation --------------------------------------------------------------------------
-    def _check_content(self, content: Any) -> str:
-        if not isinstance(content, str):
-            raise InvalidInputError(f"content must be a string, got {type(content).__name__}")
-        if not check_text(content, "content").strip():
-            raise InvalidInputError("content is empty")
-        limit = self.settings.max_content_length
-        if len(content) > limit:
-            raise InvalidInputError(
-                f"content has {len(content):,} characters, more than the limit of {limit:,} "
-                "(MCP_MEMORY_MAX_CONTENT_LENGTH); split it into several memories"
-            )
-        return content
-
-    @staticmethod
-    def _check_type(memory_type: Any) -> str | None:
-        if memory_type is None:
-            return None
-        if not isinstance(memory_type, str):
-            raise InvalidInputError(f"memory_type must be a string, got {type(memory_type).__name__}")
-        return check_text(memory_type, "memory_type").strip() or None
-
-    @staticmethod
-    def _check_hash(value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInputError("content_hash must be a non-empty string")
-        return check_text(value, "content_hash").strip().lower()
-
-    def _check_metadata(self, metadata: Any) -> dict[str, Any]:
-        checked = check_metadata(metadata)
-        size = len(json.dumps(checked, ensure_ascii=False)) if checked else 0
-        if size > self.settings.max_content_length:
-            raise InvalidInputError(f"metadata has {size:,} characters as JSON, more than the limit of "
-                                    f"{self.settings.max_content_length:,} (MCP_MEMORY_MAX_CONTENT_LENGTH)")
-        return checked
-
     def _limit(self, n: Any, name: str = "n_results") -> int:
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise InvalidInputError(f"{name} must be an integer, got {n!r}")
-        if n < 1:
-            raise InvalidInputError(f"{name} must be at least 1, got {n}")
-        return min(n, self.settings.max_results)
+        return check_limit(n, name, self.settings.max_results)
 
     def prepare(self, item: NewMemory) -> Memory:
         """Validate caller input and build the Memory to store (raises InvalidInputError)."""
-        content = self._check_content(item.content)
-        created = None
-        if item.created_at is not None:
-            created = parse_timestamp(item.created_at)
+        content = check_content(item.content, self.settings.max_content_length)
+        created = None if item.created_at is None else parse_timestamp(item.created_at)
         return Memory.create(
             content,
             tags=normalize_tags(item.tags),
-            memory_type=self._check_type(item.memory_type),
-            metadata=self._check_metadata(item.metadata),
+            memory_type=check_type(item.memory_type),
+            metadata=check_metadata_size(item.metadata, self.settings.max_content_length),
             created_at=created,
+            project=Scope.of(project=item.project).write_project,
         )
 
     def _require_embedder(self) -> Embedder:
         if self.embedder is None:
-            raise EmbeddingError("no embedder is installed: pip install mcp-memory-sentence-transformers")
+            raise EmbeddingError("no embedder is installed: pip install mcp-memory-onnx")
         return self.embedder
 
     async def _embed(self, texts: Sequence[str]) -> list[Vector]:
         embedder = self._require_embedder()
         return list(await asyncio.to_thread(embedder.embed, list(texts)))
 
+    async def resolve_hash(self, value: Any) -> str:
+        """A full content hash from a hash or a unique prefix of 8+ characters (live or trashed memories).
+
+        NotFoundError when nothing matches; InvalidInputError listing the candidates when several do.
+        """
+        text = check_hash_text(value)
+        if len(text) == 64:
+            return text
+        found = await self.storage.find_hashes(text, limit=6)
+        if not found:
+            raise NotFoundError(f"no memory has a content_hash starting with {text!r}")
+        if len(found) > 1:
+            shown = ", ".join(h[:16] for h in found[:5]) + (", ..." if len(found) > 5 else "")
+            raise InvalidInputError(f"hash prefix {text!r} is ambiguous: it starts {len(found)}"
+                                    f"{'+' if len(found) > 5 else ''} hashes ({shown}); give more characters")
+        return found[0]
+
     # -- writes ------------------------------------------------------------------------------
-    async def store(
-        self,
-        content: Any,
-        tags: Any = None,
-        memory_type: Any = None,
-        metadata: Any = None,
-        created_at: float | None = None,
-    ) -> StoreResult:
-        """Store one memory; the same content (after normalisation) is stored once."""
-        memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at))
-        existing = await self.storage.get_by_hash(memory.content_hash)
+    async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
+                    created_at: Any = None, project: Any = None, allow_near_duplicate: Any = False) -> StoreResult:
+        """Store one memory in ``project`` (None = global). The same text is stored once; a memory of the same
+        project closer in meaning than the duplicate threshold is not stored either, unless
+        ``allow_near_duplicate``: the answer names the memory already there."""
+        memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at, project))
+        check_bool(allow_near_duplicate, "allow_near_duplicate")
+        existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         if existing is not None:
-            return StoreResult(existing, duplicate=True)
+            return await self._existing(existing, memory)
         [vector] = await self._embed([memory.content])
+        if not allow_near_duplicate:
+            near = await self._near_duplicate(vector, memory.project)
+            if near is not None:
+                return StoreResult(near.memory, duplicate=False, near_duplicate=True,
+                                   similarity=round(near.relevance_score, 4))
         if await self.storage.store(memory, vector):
             log.debug("stored", content_hash=memory.content_hash)
             return StoreResult(memory, duplicate=False)
-        existing = await self.storage.get_by_hash(memory.content_hash)
-        return StoreResult(existing or memory, duplicate=True)
+        raced = await self.storage.get_by_hash(memory.content_hash, trashed=None)
+        return StoreResult(raced or memory, duplicate=True)
+
+    async def _existing(self, existing: Memory, new: Memory) -> StoreResult:
+        """The same text again: a duplicate if live; if trashed, it comes back with the new tags added."""
+        if not existing.trashed:
+            return StoreResult(existing, duplicate=True)
+        await self.storage.restore([existing.content_hash])
+        back = await self.storage.get_by_hash(existing.content_hash) or existing
+        extra = [t for t in new.tags if t not in back.tags]
+        if extra:
+            back = replace(back, tags=[*back.tags, *extra], updated_at=time.time())
+            await self.storage.update_memory(back)
+        log.info("stored text was in the trash: restored", content_hash=back.content_hash)
+        return StoreResult(back, duplicate=False, restored=True)
+
+    async def _near_duplicate(self, vector: Vector, project: str | None) -> QueryResult | None:
+        threshold = self.settings.duplicate_threshold
+        if threshold is None:
+            return None
+        where = Filter(projects=(project,))
+        nearest_above = getattr(self.storage, "nearest_above", None)
+        if nearest_above is not None:
+            return await nearest_above(vector, threshold, where)
+        [best] = await self.storage.retrieve(vector, 1, where) or [None]
+        return best if best is not None and best.relevance_score >= threshold else None
 
     async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
-        """Store many memories with one embedding pass and one transaction.
-
-        Validation happens first for all items: one invalid item rejects the batch before any write.
-        """
+        """Store many memories with one embedding pass and one transaction (exact duplicates only: a batch is
+        an import). Validation happens first for all items: one invalid item rejects the batch."""
         memories = [self.prepare(item) for item in items]
         return await self.store_prepared(memories)
 
-    async def store_prepared(
-        self, memories: Sequence[Memory], vectors: Sequence[Vector | None] | None = None
-    ) -> list[StoreResult]:
-        """Store already-built memories (import, migration); vectors of None are embedded here."""
+    async def store_prepared(self, memories: Sequence[Memory],
+                             vectors: Sequence[Vector | None] | None = None) -> list[StoreResult]:
+        """Store already-built memories (import, migration); vectors of None are embedded here. Trashed
+        memories (``deleted_at`` set, from a backup) go to the trash."""
         results: list[StoreResult | None] = [None] * len(memories)
         first_index: dict[str, int] = {}
         todo: list[int] = []
@@ -227,7 +283,7 @@ class MemoryService:
             if vectors is not None and vectors[i] is not None:
                 todo.append(i)  # nothing to embed: the store itself reports a hash it already has
                 continue
-            existing = await self.storage.get_by_hash(memory.content_hash)  # skip embedding what is stored
+            existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
             if existing is not None:
                 results[i] = StoreResult(existing, duplicate=True)
             else:
@@ -239,124 +295,259 @@ class MemoryService:
                 embedded = await self._embed([memories[todo[j]].content for j in missing])
                 for j, vector in zip(missing, embedded):
                     given[j] = vector
-            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])
+            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])  # type: ignore[misc]
             for i, ok in zip(todo, stored):
-                existing = None if ok else await self.storage.get_by_hash(memories[i].content_hash)
+                existing = None if ok else await self.storage.get_by_hash(memories[i].content_hash, trashed=None)
                 results[i] = StoreResult(existing or memories[i], duplicate=not ok)
         for i, memory in enumerate(memories):
             if results[i] is None:  # repeated inside the batch
-                results[i] = StoreResult(results[first_index[memory.content_hash]].memory, duplicate=True)  # type: ignore[union-attr]
-        return results  # type: ignore[return-value]
+                first = results[first_index[memory.content_hash]]
+                assert first is not None
+                results[i] = StoreResult(first.memory, duplicate=True)
+        return [r for r in results if r is not None]
 
-    async def delete(self, content_hash: Any) -> None:
-        """Delete one memory; NotFoundError when no memory has this hash."""
-        h = self._check_hash(content_hash)
-        if not await self.storage.delete(h):
+    async def update(self, content_hash: Any, content: Any = _MISSING, tags: Any = _MISSING,
+                     memory_type: Any = _MISSING, metadata: Any = _MISSING, merge_metadata: Any = True,
+                     project: Any = _MISSING) -> UpdateResult:
+        """Change a memory. Tags, type, metadata and project change in place. New content makes a new memory
+        (new hash, embedded again) and moves the previous version to the trash as history (``history``)."""
+        current = await self.get(content_hash)
+        check_bool(merge_metadata, "merge_metadata")
+        changes: dict[str, Any] = {"updated_at": max(time.time(), current.created_at)}
+        if tags is not _MISSING:
+            changes["tags"] = normalize_tags(tags)
+        if memory_type is not _MISSING:
+            changes["memory_type"] = check_type(memory_type)
+        if metadata is not _MISSING:
+            checked = check_metadata_size(metadata, self.settings.max_content_length)
+            changes["metadata"] = {**current.metadata, **checked} if merge_metadata else checked
+        if project is not _MISSING:
+            changes["project"] = Scope.of(project=project).write_project
+        text = None if content is _MISSING else check_content(content, self.settings.max_content_length)
+        if text is None or content_hash(text) == current.content_hash:
+            updated = replace(current, **changes)
+            if not await self.storage.update_memory(updated):
+                raise NotFoundError(f"no memory with content_hash {current.content_hash!r}")
+            return UpdateResult(updated)
+        new = replace(current, content=text, content_hash=content_hash(text), use_count=0, last_used_at=None,
+                      **changes)
+        clash = await self.storage.get_by_hash(new.content_hash, trashed=None)
+        if clash is not None and not clash.trashed:
+            raise InvalidInputError(f"this text is already stored as memory {clash.content_hash}; delete one "
+                                    "of the two instead")
+        if clash is not None:  # an earlier version with this very text: bring it back with the new fields
+            await self.storage.restore([clash.content_hash])
+            await self.storage.update_memory(new)
+        else:
+            [vector] = await self._embed([text])
+            await self.storage.store(new, vector)
+        await self.storage.trash([current.content_hash], time.time(), EDITED, replaced_by=new.content_hash)
+        log.info("memory edited", previous=current.content_hash, current=new.content_hash)
+        return UpdateResult(new, previous=current.content_hash)
+
+    async def update_metadata(self, content_hash: Any, tags: Any = _MISSING, memory_type: Any = _MISSING,
+                              metadata: Any = _MISSING, merge_metadata: Any = True) -> Memory:
+        """Change tags, type and/or metadata without re-embedding (the classic tool's operation)."""
+        return (await self.update(content_hash, tags=tags, memory_type=memory_type, metadata=metadata,
+                                  merge_metadata=merge_metadata)).memory
+
+    async def delete(self, content_hash: Any) -> TrashResult:
+        """Move one memory to the trash (``restore`` brings it back); NotFoundError when it is not live."""
+        h = await self.resolve_hash(content_hash)
+        moved = await self.storage.trash([h], time.time(), DELETED)
+        if not moved:
             raise NotFoundError(f"no memory with content_hash {h!r}")
+        return TrashResult(moved)
 
-    async def delete_by_tag(self, tags: Any) -> int:
-        """Delete every memory carrying any of the tags; returns how many."""
+    async def delete_by_tag(self, tags: Any, scope: Scope | None = None) -> TrashResult:
+        """Move every memory carrying any of the tags (within ``scope``) to the trash."""
         clean = normalize_tags(tags)
         if not clean:
             raise InvalidInputError("give at least one tag")
-        return await self.storage.delete_by_tag(clean)
+        where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean))
+        hashes = [m.content_hash for m in await self.storage.list_memories(where, 0, None)]
+        return TrashResult(await self.storage.trash(hashes, time.time(), DELETED) if hashes else [])
 
-    async def update_metadata(
-        self,
-        content_hash: Any,
-        tags: Any = _MISSING,
-        memory_type: Any = _MISSING,
-        metadata: Any = _MISSING,
-        merge_metadata: bool = True,
-    ) -> Memory:
-        """Change tags, type and/or metadata without re-embedding. Metadata is merged by default."""
-        h = self._check_hash(content_hash)
-        current = await self.storage.get_by_hash(h)
-        if current is None:
-            raise NotFoundError(f"no memory with content_hash {h!r}")
-        new_tags = current.tags if tags is _MISSING else normalize_tags(tags)
-        new_type = current.memory_type if memory_type is _MISSING else self._check_type(memory_type)
-        new_meta = current.metadata
-        if metadata is not _MISSING:
-            checked = self._check_metadata(metadata)
-            new_meta = {**current.metadata, **checked} if merge_metadata else checked
-        updated = current.with_changes(tags=new_tags, memory_type=new_type, metadata=new_meta,
-                                       updated_at=max(time.time(), current.created_at))
-        if not await self.storage.update_memory_metadata(h, updated.tags, updated.memory_type,
-                                                         updated.metadata, updated.updated_at):
-            raise NotFoundError(f"no memory with content_hash {h!r}")
-        return updated
-
-    async def cleanup_duplicates(self) -> int:
-        """Remove memories whose normalised content repeats one stored earlier; returns how many.
-
-        Only imports that kept a foreign hash can create such duplicates: the oldest copy is kept.
-        """
+    async def cleanup_duplicates(self) -> TrashResult:
+        """Move memories whose normalised content repeats one stored earlier to the trash (the oldest copy
+        stays). Only imports that kept a foreign hash can create such duplicates."""
         keep: dict[str, str] = {}
         doomed: list[str] = []
-        async for batch in self.iter_memories():
+        async for batch in self.storage.iter_memories():
             for memory, _ in batch:
+                if memory.trashed:
+                    continue
                 key = content_hash(memory.content)
                 if key in keep:
                     doomed.append(memory.content_hash)
                 else:
                     keep[key] = memory.content_hash
-        for h in doomed:
-            await self.storage.delete(h)
-        return len(doomed)
+        return TrashResult(await self.storage.trash(doomed, time.time(), DUPLICATE) if doomed else [], DUPLICATE)
+
+    # -- trash and history -------------------------------------------------------------------
+    async def trash_list(self, page: Any = 1, page_size: Any = 10, reason: Any = None) -> Page:
+        """The trash, most recently deleted first (earlier versions of edited memories are in ``history``)."""
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInputError("reason must be a string")
+        listed = await self._page(TRASH, page, page_size)
+        if reason is not None:
+            listed.memories = [m for m in listed.memories if m.deleted_reason == reason]
+        return listed
+
+    async def restore(self, hashes: Any) -> list[Memory]:
+        """Bring trashed memories back exactly as they were. An earlier version of an edited memory replaces
+        the current version (which goes to the trash as history)."""
+        if isinstance(hashes, str):
+            hashes = [hashes]
+        if not isinstance(hashes, (list, tuple)) or not hashes:
+            raise InvalidInputError("give one or more content hashes to restore")
+        restored: list[Memory] = []
+        for value in hashes:
+            h = await self.resolve_hash(value)
+            memory = await self.storage.get_by_hash(h, trashed=None)
+            if memory is None:
+                raise NotFoundError(f"no memory with content_hash {h!r}")
+            if not memory.trashed:
+                raise InvalidInputError(f"memory {h[:16]} is not in the trash")
+            if memory.deleted_reason == EDITED:
+                await self._swap_version(memory)
+            else:
+                await self.storage.restore([h])
+            restored.append(await self.get(h))
+        return restored
+
+    async def _swap_version(self, old: Memory) -> None:
+        """Make an earlier version live again; the version live now goes to the trash as history."""
+        now = time.time()
+        current = await self._live_successor(old)
+        await self.storage.restore([old.content_hash])
+        if current is not None:
+            await self.storage.trash([current.content_hash], now, EDITED, replaced_by=old.content_hash)
+
+    async def _live_successor(self, memory: Memory) -> Memory | None:
+        """Follow ``replaced_by`` from a trashed version to the live memory that superseded it, if any."""
+        seen = {memory.content_hash}
+        h = memory.replaced_by
+        while h is not None and h not in seen:
+            seen.add(h)
+            found = await self.storage.get_by_hash(h, trashed=None)
+            if found is None:
+                return None
+            if not found.trashed:
+                return found
+            h = found.replaced_by
+        return None
+
+    async def history(self, content_hash: Any) -> list[Memory]:
+        """Every version of a memory, newest first: the current one, then the versions it replaced."""
+        h = await self.resolve_hash(content_hash)
+        memory = await self.storage.get_by_hash(h, trashed=None)
+        if memory is None:
+            raise NotFoundError(f"no memory with content_hash {h!r}")
+        if memory.trashed and memory.deleted_reason == EDITED:
+            memory = await self._live_successor(memory) or memory
+        versions, frontier, seen = [memory], [memory.content_hash], {memory.content_hash}
+        while frontier:
+            parents = await self.storage.list_memories(Filter(replaced_by=frontier.pop(), trashed=True), 0, None)
+            for parent in parents:
+                if parent.content_hash not in seen and parent.deleted_reason in (EDITED, MERGED):
+                    seen.add(parent.content_hash)
+                    versions.append(parent)
+                    frontier.append(parent.content_hash)
+        return versions
+
+    async def purge(self, hashes: Any = None, older_than_days: Any = None) -> int:
+        """Delete trashed memories for good: the given hashes, or every trashed memory deleted more than
+        ``older_than_days`` ago (0 = the whole trash; earlier versions of edited memories are kept unless
+        named)."""
+        if hashes:
+            if isinstance(hashes, str):
+                hashes = [hashes]
+            resolved = [await self.resolve_hash(h) for h in hashes]
+            return await self.storage.purge(resolved)
+        if isinstance(older_than_days, bool) or not isinstance(older_than_days, (int, float)) or older_than_days < 0:
+            raise InvalidInputError("give hashes to purge, or older_than_days (a number >= 0)")
+        cutoff = time.time() - float(older_than_days) * DAY
+        doomed = [m.content_hash for m in await self.storage.list_memories(TRASH, 0, None)
+                  if m.deleted_reason in PURGEABLE and (m.deleted_at or 0.0) <= cutoff]
+        return await self.storage.purge(doomed) if doomed else 0
+
+    async def purge_expired(self) -> int:
+        """Purge what has been in the trash longer than ``MCP_MEMORY_TRASH_DAYS`` (run at start-up)."""
+        days = self.settings.trash_days
+        purged = await self.purge(older_than_days=days) if days else 0
+        if purged:
+            log.info("trash emptied of old memories", purged=purged, days=days)
+        return purged
 
     # -- reads -------------------------------------------------------------------------------
     async def get(self, content_hash: Any) -> Memory:
-        h = self._check_hash(content_hash)
+        h = await self.resolve_hash(content_hash)
         memory = await self.storage.get_by_hash(h)
         if memory is None:
+            trashed = await self.storage.get_by_hash(h, trashed=True)
+            if trashed is not None:
+                raise NotFoundError(f"memory {h[:16]} is in the trash ({trashed.deleted_reason}); restore it "
+                                    f"first (memory trash restore {h[:12]})")
             raise NotFoundError(f"no memory with content_hash {h!r}")
         return memory
 
     async def exact_match(self, content: Any) -> Memory | None:
-        """The memory whose content equals this text (same normalisation as the hash), or None."""
-        text = self._check_content(content)
+        """The live memory whose content equals this text (same normalisation as the hash), or None."""
+        text = check_content(content, self.settings.max_content_length)
         return await self.storage.get_by_hash(content_hash(text))
 
-    async def retrieve(
-        self,
-        query: Any,
-        n_results: Any = 5,
-        tags: Any = None,
-        memory_type: Any = None,
-        min_relevance: Any = 0.0,
-        mode: Any = None,
-    ) -> list[QueryResult]:
-        """Search, best first, optionally filtered by any-tag and type.
+    async def retrieve(self, query: Any, n_results: Any = 5, tags: Any = None, memory_type: Any = None,
+                       min_relevance: Any = None, mode: Any = None, scope: Scope | None = None) -> list[QueryResult]:
+        """Search, best first, within ``scope`` and optionally by any-tag and type. Results under the relevance
+        floor (``min_relevance``, default ``MCP_MEMORY_MIN_RELEVANCE``) are dropped, never padded.
 
-        ``mode``: "semantic" (by meaning), "lexical" (BM25 over words) or "hybrid" (both mixed; the
-        default). A store without lexical search answers semantically and the service logs it once.
+        ``mode``: "semantic" (by meaning), "lexical" (BM25 over words) or "hybrid" (both mixed; the default).
+        A store without lexical search answers semantically and the service logs it once.
         """
-        text = self._check_query(query)
+        text = check_query(query, self.settings.max_content_length)
         k = self._limit(n_results)
-        floor = self._check_relevance(min_relevance)
-        chosen = self._check_mode(mode)
-        results = await self._search(text, k, normalize_tags(tags) or None, self._check_type(memory_type), chosen)
-        return [r for r in results if r.relevance_score >= floor]
+        floor = self._floor(min_relevance)
+        where = Filter(projects=(scope or Scope()).projects, tags=tuple(normalize_tags(tags)),
+                       memory_type=check_type(memory_type))
+        results = await self._search(text, k, where, check_mode(mode, DEFAULT_MODE))
+        return self._used([r for r in results if r.relevance_score >= floor])
 
-    async def _search(self, text: str, k: int, tags: list[str] | None, memory_type: str | None,
-                      mode: str) -> list[QueryResult]:
+    def _floor(self, value: Any) -> float:
+        given = check_relevance(value)
+        return self.settings.min_relevance if given is None else given
+
+    def _used(self, results: list[QueryResult]) -> list[QueryResult]:
+        """Record, in the background, that these memories were returned (recency and use)."""
+        if results:
+            task = asyncio.ensure_future(self._mark_used([r.memory.content_hash for r in results]))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return results
+
+    async def _mark_used(self, hashes: list[str]) -> None:
+        try:
+            await self.storage.mark_used(hashes, time.time())
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail a search
+            log.warning("could not record memory use", error=f"{type(exc).__name__}: {exc}")
+
+    async def _search(self, text: str, k: int, where: Filter, mode: str) -> list[QueryResult]:
         """The ranking of one mode (lexical and hybrid fall back to semantic without lexical search)."""
         if mode == "lexical":
-            found = await self._lexical(text, k, tags, memory_type)
+            found = await self._lexical(text, k, where)
             if found is not None:
-                return found
+                return ranking.prefer_curated(found, k)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
         [vector] = await self._embed([text])
-        semantic = await self.storage.retrieve(vector, pool, tags, memory_type)
+        semantic = await self.storage.retrieve(vector, pool, where)
         if mode == "semantic":
-            return semantic
-        lexical = await self._lexical(text, pool, tags, memory_type)
-        return semantic[:k] if lexical is None else ranking.fuse(semantic, lexical, k)
+            return ranking.prefer_curated(semantic, k)
+        lexical = await self._lexical(text, pool, where)
+        fused = semantic if lexical is None else ranking.fuse(semantic, lexical, pool)
+        return ranking.prefer_curated(fused, k)
 
-    async def _lexical(self, text: str, k: int, tags: list[str] | None,
-                       memory_type: str | None) -> list[QueryResult] | None:
+    async def _lexical(self, text: str, k: int, where: Filter) -> list[QueryResult] | None:
         """BM25 results of the store, or None when it has no lexical search (logged once)."""
         search = getattr(self.storage, "search_lexical", None)
         if search is not None and not self._no_lexical:
@@ -364,7 +555,7 @@ class MemoryService:
             if not terms:
                 return []
             try:
-                return await search(terms, k, tags, memory_type)
+                return list(await search(terms, k, where))
             except NotImplementedError as exc:
                 reason = str(exc) or "not supported by this store"
         else:
@@ -381,68 +572,86 @@ class MemoryService:
         lexical = getattr(self.storage, "search_lexical", None) is not None and not self._no_lexical
         return list(ranking.MODES) if lexical else ["semantic"]
 
-    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None,
-                     mode: Any = None) -> RecallResult:
-        """Time-aware recall: the query ranks memories (``mode`` as in retrieve) and those created in
-        its time expression's window are preferred (``ranking.TIME_BOOST``), so a strong match from
-        just outside the window can still follow the in-window ones.
+    async def recall(self, query: Any, n_results: Any = 5, now: datetime | None = None, mode: Any = None,
+                     scope: Scope | None = None) -> RecallResult:
+        """Time-aware recall: the query ranks memories (``mode`` as in retrieve) and those created in its time
+        expression's window are preferred (``ranking.TIME_BOOST``), so a strong match from just outside the
+        window can still follow the in-window ones.
 
-        With no time expression it is a plain retrieve; with only a time expression it lists that
-        period newest first. ``now`` is the reference time for relative expressions (default: now).
+        With no time expression it is a plain retrieve; with only a time expression it lists that period
+        newest first. ``now`` is the reference time for relative expressions (default: now).
         """
-        text = self._check_query(query)
+        text = check_query(query, self.settings.max_content_length)
         k = self._limit(n_results)
-        chosen = self._check_mode(mode)
+        chosen = check_mode(mode, DEFAULT_MODE)
+        projects = (scope or Scope()).projects
         window = parse_time_expression(text, now)
         if window is None:
-            return RecallResult(await self._search(text, k, None, None, chosen), None, None, None, text)
+            found = await self._search(text, k, Filter(projects=projects), chosen)
+            return RecallResult(self._used([r for r in found if r.relevance_score >= self._floor(None)]),
+                                None, None, None, text)
+        in_window = Filter(projects=projects, start=window.start, end=window.end)
         if not window.rest:
-            in_range = await self.storage.search_by_time(window.start, window.end, limit=k)
-            return RecallResult([QueryResult(m, 1.0) for m in in_range], window.start, window.end,
+            in_range = await self.storage.list_memories(in_window, 0, k)
+            return RecallResult(self._used([QueryResult(m, 1.0) for m in in_range]), window.start, window.end,
                                 window.expression, window.rest)
         pool = max(k, ranking.HYBRID_POOL)
         # the whole query ranks: words of the time expression ("camping trip last year") are evidence too
-        ranked = await self._search(text, pool, None, None, chosen)
-        in_range = await self.storage.search_by_time(window.start, window.end, limit=pool)
+        ranked = await self._search(text, pool, Filter(projects=projects), chosen)
+        in_range = await self.storage.list_memories(in_window, 0, pool)
         results = ranking.boost_window(ranked, in_range, window.start, window.end, k)
-        return RecallResult(results, window.start, window.end, window.expression, window.rest)
+        return RecallResult(self._used(results), window.start, window.end, window.expression, window.rest)
 
-    async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None) -> list[Memory]:
+    async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
+                            scope: Scope | None = None) -> list[Memory]:
+        """Memories carrying any (or every) of the tags, newest first."""
         clean = normalize_tags(tags)
         if not clean:
             raise InvalidInputError("give at least one tag")
-        if not isinstance(match_all, bool):
-            raise InvalidInputError("match_all must be true or false")
+        where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean),
+                       match_all=check_bool(match_all, "match_all"))
         cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
-        return await self.storage.search_by_tag(clean, match_all=match_all, limit=cap)
+        return await self.storage.list_memories(where, 0, cap)
 
-    async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None) -> list[Memory]:
+    async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None,
+                             scope: Scope | None = None) -> list[Memory]:
+        """Memories created between start and end (either open), newest first."""
         lo = None if start is None else parse_timestamp(start)
         hi = None if end is None else parse_timestamp(end)
         if lo is not None and hi is not None and hi < lo:
             raise InvalidInputError("end is before start")
         cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
-        return await self.storage.search_by_time(lo, hi, limit=cap)
+        return await self.storage.list_memories(Filter(projects=(scope or Scope()).projects, start=lo, end=hi),
+                                                0, cap)
 
-    async def list_memories(self, page: Any = 1, page_size: Any = 10, tag: Any = None, memory_type: Any = None) -> Page:
+    async def list_memories(self, page: Any = 1, page_size: Any = 10, tag: Any = None, memory_type: Any = None,
+                            scope: Scope | None = None) -> Page:
+        """A page of memories, newest first, optionally by any-tag and type."""
+        where = Filter(projects=(scope or Scope()).projects, tags=tuple(normalize_tags(tag)),
+                       memory_type=check_type(memory_type))
+        return await self._page(where, page, page_size)
+
+    async def _page(self, where: Filter, page: Any, page_size: Any) -> Page:
         if isinstance(page, bool) or not isinstance(page, int) or page < 1:
             raise InvalidInputError(f"page must be an integer >= 1, got {page!r}")
         size = self._limit(page_size, "page_size")
-        tags = normalize_tags(tag) or None
-        mtype = self._check_type(memory_type)
         offset = min((page - 1) * size, MAX_OFFSET)  # a page far past the end is empty, not an overflow
-        memories = await self.storage.list_memories(offset, size, tags, mtype)
-        total = await self.storage.count(tags, mtype)
-        return Page(memories, page, size, total)
+        memories = await self.storage.list_memories(where, offset, size)
+        return Page(memories, page, size, await self.storage.count(where))
 
-    async def all_tags(self) -> list[tuple[str, int]]:
-        return await self.storage.all_tags()
+    async def all_tags(self, scope: Scope | None = None) -> list[tuple[str, int]]:
+        return await self.storage.all_tags(Filter(projects=(scope or Scope()).projects))
 
-    async def count(self) -> int:
-        return await self.storage.count()
+    async def count(self, scope: Scope | None = None) -> int:
+        return await self.storage.count(Filter(projects=(scope or Scope()).projects))
+
+    async def projects(self) -> list[tuple[str | None, int]]:
+        """Every project with its number of live memories (None = global), most memories first."""
+        return await self.storage.projects()
 
     async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
-        """Every memory with its stored vector, oldest first, in batches (export, backup, migration)."""
+        """Every memory (trash included) with its stored vector, oldest first, in batches (export, backup,
+        migration)."""
         async for batch in self.storage.iter_memories(batch_size):
             yield batch
 
@@ -471,32 +680,6 @@ class MemoryService:
         )
         return report
 
-    # -- helpers -----------------------------------------------------------------------------
-    def _check_query(self, query: Any) -> str:
-        if not isinstance(query, str):
-            raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
-        if not check_text(query, "query").strip():
-            raise InvalidInputError("query is empty")
-        if len(query) > self.settings.max_content_length:
-            raise InvalidInputError("query is longer than MCP_MEMORY_MAX_CONTENT_LENGTH")
-        return query.strip()
-
-    @staticmethod
-    def _check_mode(mode: Any) -> str:
-        if mode is None:
-            return DEFAULT_MODE
-        if not isinstance(mode, str) or mode.strip().lower() not in ranking.MODES:
-            raise InvalidInputError(f"mode must be one of {', '.join(ranking.MODES)}, got {mode!r}")
-        return mode.strip().lower()
-
-    @staticmethod
-    def _check_relevance(value: Any) -> float:
-        if value is None:
-            return 0.0
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-            raise InvalidInputError(f"min_relevance must be a number between 0 and 1, got {value!r}")
-        return float(value)
-
 
 async def open_service(
     settings: Settings | None = None,
@@ -511,11 +694,8 @@ async def open_service(
 
     settings = settings or Settings.from_env()
     pm = get_plugin_manager(settings)
-    storage = pm.storage_factory(backend or settings.storage_backend)(settings, location=location)
-    embedder = None
-    if with_embedder:
-        _, factory = pm.embedder_factory(settings.embedder)
-        embedder = factory(settings)
+    storage = pm.storage_backend(backend or settings.storage_backend).factory(settings, location)
+    embedder = pm.embedder_backend(settings.embedder).factory(settings) if with_embedder else None
     service = MemoryService(storage, embedder, settings, coordination_mode=coordination_mode)
     await service.initialize()
     return service

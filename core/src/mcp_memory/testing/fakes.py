@@ -11,9 +11,12 @@ import math
 import re
 from typing import Any, AsyncIterator, Sequence
 
-from ..errors import EmbeddingError
+from dataclasses import replace
+
+from ..errors import EmbeddingError, StorageError
 from ..models import Memory, QueryResult, Vector, relevance_from_cosine_distance
-from ..protocols import EmbeddingInfo
+from ..protocols import LIVE, EmbeddingInfo, Filter, ReembedState
+from ..storage_base import BaseStorage
 
 
 class HashEmbedder:
@@ -48,14 +51,16 @@ def _cosine_distance(a: Vector, b: Vector) -> float:
     return 1.0 - dot / (na * nb)
 
 
-class InMemoryStorage:
-    """A dict-backed MemoryStorage: the reference semantics for every store plugin."""
+class InMemoryStorage(BaseStorage):
+    """A dict-backed store on ``BaseStorage``: the reference semantics for every store plugin, and the example of
+    a store that writes only the required methods (plus lexical search and re-embedding)."""
 
     backend_name = "memory"
 
     def __init__(self, settings: Any = None, location: str | None = None):
         self._rows: dict[str, tuple[Memory, list[float]]] = {}
         self._embedding: EmbeddingInfo | None = None
+        self._staging: tuple[EmbeddingInfo, dict[str, list[float]]] | None = None
         self.closed = False
 
     async def initialize(self, embedding: EmbeddingInfo | None) -> None:
@@ -64,100 +69,135 @@ class InMemoryStorage:
         if self._embedding is not None and self._embedding != embedding:
             raise EmbeddingError(
                 f"store holds {self._embedding.model} ({self._embedding.dimension} dims), "
-                f"embedder is {embedding.model} ({embedding.dimension} dims)"
-            )
+                f"embedder is {embedding.model} ({embedding.dimension} dims); use the same model, or switch "
+                "the store with `memory reembed`")
         self._embedding = embedding
 
-    async def store(self, memory: Memory, embedding: Vector) -> bool:
-        if memory.content_hash in self._rows:
+    async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
+        done = []
+        for memory, vector in items:
+            fresh = memory.content_hash not in self._rows
+            if fresh:
+                self._rows[memory.content_hash] = (memory, list(vector))
+            done.append(fresh)
+        return done
+
+    async def update_memory(self, memory: Memory) -> bool:
+        row = self._rows.get(memory.content_hash)
+        if row is None or row[0].trashed:
             return False
-        self._rows[memory.content_hash] = (memory, list(embedding))
+        old = row[0]
+        self._rows[memory.content_hash] = (replace(old, tags=list(memory.tags), memory_type=memory.memory_type,
+                                                   metadata=dict(memory.metadata), project=memory.project,
+                                                   updated_at=memory.updated_at, last_used_at=memory.last_used_at,
+                                                   use_count=memory.use_count), row[1])
         return True
 
-    async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
-        return [await self.store(m, v) for m, v in items]
+    def _set(self, hashes: Sequence[str], trashed: bool, **changes: Any) -> list[str]:
+        """Apply ``changes`` to the memories whose trashed state is ``trashed``; their hashes."""
+        done = []
+        for h in dict.fromkeys(hashes):
+            row = self._rows.get(h)
+            if row is not None and row[0].trashed == trashed:
+                self._rows[h] = (replace(row[0], **changes), row[1])
+                done.append(h)
+        return done
 
-    def _filtered(self, tags: Sequence[str] | None, memory_type: str | None) -> list[Memory]:
-        out = [m for m, _ in self._rows.values()]
-        if tags:
-            out = [m for m in out if set(tags) & set(m.tags)]
-        if memory_type is not None:
-            out = [m for m in out if m.memory_type == memory_type]
-        return sorted(out, key=lambda m: (m.created_at, m.content_hash), reverse=True)
+    async def trash(self, hashes: Sequence[str], at: float, reason: str,
+                    replaced_by: str | None = None) -> list[str]:
+        return self._set(hashes, False, deleted_at=at, deleted_reason=reason, replaced_by=replaced_by)
 
-    async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
-                       memory_type: str | None = None) -> list[QueryResult]:
-        scored = [
-            QueryResult(m, relevance_from_cosine_distance(_cosine_distance(embedding, self._rows[m.content_hash][1])))
-            for m in self._filtered(tags, memory_type)
-        ]
+    async def restore(self, hashes: Sequence[str]) -> list[str]:
+        return self._set(hashes, True, deleted_at=None, deleted_reason=None, replaced_by=None)
+
+    async def purge(self, hashes: Sequence[str]) -> int:
+        doomed = [h for h in dict.fromkeys(hashes) if h in self._rows and self._rows[h][0].trashed]
+        for h in doomed:
+            del self._rows[h]
+            if self._staging is not None:
+                self._staging[1].pop(h, None)
+        return len(doomed)
+
+    async def get_by_hash(self, content_hash: str, trashed: bool | None = False) -> Memory | None:
+        row = self._rows.get(content_hash)
+        if row is None or (trashed is not None and row[0].trashed != trashed):
+            return None
+        return row[0]
+
+    def _selected(self, where: Filter) -> list[Memory]:
+        found = [m for m, _ in self._rows.values() if where.matches(m)]
+        if where.trashed:
+            return sorted(found, key=lambda m: (m.deleted_at or 0.0, m.content_hash), reverse=True)
+        return sorted(found, key=lambda m: (m.created_at, m.content_hash), reverse=True)
+
+    async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
+        found = self._selected(where)
+        return found[offset:] if limit is None else found[offset:offset + limit]
+
+    async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        scored = [QueryResult(m, relevance_from_cosine_distance(_cosine_distance(embedding,
+                                                                                 self._rows[m.content_hash][1])))
+                  for m in self._selected(where)]
         scored.sort(key=lambda r: r.relevance_score, reverse=True)
         return scored[:k]
 
-    async def search_by_tag(self, tags: Sequence[str], match_all: bool = False, limit: int | None = None) -> list[Memory]:
-        want = set(tags)
-        hits = [m for m in self._filtered(None, None) if (want <= set(m.tags) if match_all else want & set(m.tags))]
-        return hits[:limit] if limit else hits
-
-    async def search_by_time(self, start: float | None, end: float | None, limit: int | None = None) -> list[Memory]:
-        hits = [m for m in self._filtered(None, None)
-                if (start is None or m.created_at >= start) and (end is None or m.created_at <= end)]
-        return hits[:limit] if limit else hits
-
-    async def list_memories(self, offset: int = 0, limit: int = 10, tags: Sequence[str] | None = None,
-                            memory_type: str | None = None) -> list[Memory]:
-        return self._filtered(tags, memory_type)[offset:offset + limit]
-
-    async def count(self, tags: Sequence[str] | None = None, memory_type: str | None = None) -> int:
-        return len(self._filtered(tags, memory_type))
-
-    async def get_by_hash(self, content_hash: str) -> Memory | None:
-        row = self._rows.get(content_hash)
-        return row[0] if row else None
-
-    async def delete(self, content_hash: str) -> bool:
-        return self._rows.pop(content_hash, None) is not None
-
-    async def delete_by_tag(self, tags: Sequence[str]) -> int:
-        doomed = [m.content_hash for m in await self.search_by_tag(tags)]
-        for h in doomed:
-            del self._rows[h]
-        return len(doomed)
-
-    async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
-                                     metadata: dict[str, Any], updated_at: float) -> bool:
-        row = self._rows.get(content_hash)
-        if row is None:
-            return False
-        memory = row[0].with_changes(tags=list(tags), memory_type=memory_type, metadata=dict(metadata),
-                                     updated_at=updated_at)
-        self._rows[content_hash] = (memory, row[1])
-        return True
+    async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        """Words of the query found in each memory (a stand-in for BM25), best first."""
+        words = set(re.findall(r"\w+", query.lower()))
+        scored = []
+        for memory in self._selected(where):
+            hits = len(words & set(re.findall(r"\w+", memory.content.lower())))
+            if hits:
+                scored.append((hits, memory))
+        scored.sort(key=lambda item: -item[0])
+        best = scored[0][0] if scored else 1
+        return [QueryResult(m, hits / best) for hits, m in scored[:k]]
 
     async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
         rows = sorted(self._rows.values(), key=lambda r: (r[0].created_at, r[0].content_hash))
         for i in range(0, len(rows), batch_size):
             yield [(m, list(v)) for m, v in rows[i:i + batch_size]]
 
-    async def all_tags(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for m, _ in self._rows.values():
-            for t in m.tags:
-                counts[t] = counts.get(t, 0) + 1
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
     async def get_stats(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend_name,
-            "total_memories": len(self._rows),
-            "unique_tags": len(await self.all_tags()),
-            "database_size_mb": 0.0,
-            "embedding_model": self._embedding.model if self._embedding else None,
-            "embedding_dimension": self._embedding.dimension if self._embedding else None,
-        }
-
-    async def optimize(self) -> dict[str, Any]:
-        return {"size_before_mb": 0.0, "size_after_mb": 0.0}
+        stats = await super().get_stats()
+        stats.update(database_size_mb=0.0, embedding_model=self._embedding.model if self._embedding else None,
+                     embedding_dimension=self._embedding.dimension if self._embedding else None)
+        return stats
 
     async def close(self) -> None:
         self.closed = True
+
+    # -- re-embedding ------------------------------------------------------------------------
+    async def reembed_state(self) -> ReembedState | None:
+        if self._staging is None:
+            return None
+        return ReembedState(self._staging[0], len(self._staging[1]), len(self._rows))
+
+    async def reembed_begin(self, target: EmbeddingInfo) -> ReembedState:
+        if self._staging is None or self._staging[0] != target:
+            self._staging = (target, {})
+        state = await self.reembed_state()
+        assert state is not None
+        return state
+
+    async def reembed_pending(self, limit: int) -> list[Memory]:
+        staged = self._staging[1] if self._staging else {}
+        return [m for m, _ in self._rows.values() if m.content_hash not in staged][:limit]
+
+    async def reembed_stage(self, items: Sequence[tuple[str, Vector]]) -> None:
+        if self._staging is None:
+            raise StorageError("no re-embedding was begun")
+        for h, vector in items:
+            if h in self._rows:
+                self._staging[1][h] = list(vector)
+
+    async def reembed_commit(self) -> bool:
+        if self._staging is None or await self.reembed_pending(1):
+            return False
+        target, staged = self._staging
+        self._rows = {h: (m, staged[h]) for h, (m, _) in self._rows.items()}
+        self._embedding, self._staging = target, None
+        return True
+
+    async def reembed_abort(self) -> None:
+        self._staging = None
