@@ -5,6 +5,7 @@ import pytest
 from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.hookspecs import hookimpl
+from mcp_memory.registration import EmbedderBackend, StorageBackend
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder, InMemoryStorage
 
@@ -18,11 +19,11 @@ class TestPlugin:
 
     @hookimpl
     def memory_register_storage(self, register):
-        register("memory", lambda settings, location=None: self.storage)
+        register(StorageBackend(name="memory", factory=lambda settings, location: self.storage))
 
     @hookimpl
     def memory_register_embedder(self, register):
-        register("hash", lambda settings: self.embedder)
+        register(EmbedderBackend(name="hash", factory=lambda settings: self.embedder))
 
 
 @pytest.fixture
@@ -32,7 +33,8 @@ def anyio_backend():
 
 @pytest.fixture
 def settings():
-    return Settings(storage_backend="memory", embedder="hash", max_content_length=1000, max_results=50)
+    return Settings(storage_backend="memory", embedder="hash", max_content_length=1000, max_results=50,
+                    duplicate_threshold=None)
 
 
 @pytest.fixture
@@ -40,11 +42,18 @@ def service(settings):
     return MemoryService(InMemoryStorage(), HashEmbedder(), settings)
 
 
+def install(settings, *objects, monkeypatch):
+    """A plugin manager with no entry points and these in-process plugins, used by get_plugin_manager()."""
+    pm = plugins.PluginManager(settings, entry_points_source=lambda: [])
+    for i, plugin in enumerate(objects):
+        pm.register_object(plugin, getattr(plugin, "name", f"test{i}"))
+    monkeypatch.setattr(plugins, "_override", pm)
+    return pm
+
+
 @pytest.fixture
 def test_plugin(settings, monkeypatch):
     """Install a plugin manager with no entry points and the in-process test plugin."""
-    pm = plugins.PluginManager(settings, entry_points_source=lambda: [])
     plugin = TestPlugin()
-    pm.register_object(plugin, "test")
-    monkeypatch.setattr(plugins, "_default", pm)
+    install(settings, plugin, monkeypatch=monkeypatch)
     return plugin

@@ -2,7 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from mcp_memory.config import Settings, default_data_dir, parse_pragmas
+from mcp_memory.config import (
+    CORE_SETTINGS,
+    Setting,
+    Settings,
+    as_bool,
+    as_int,
+    default_config_file,
+    default_data_dir,
+    describe,
+)
 from mcp_memory.errors import ConfigError
 
 
@@ -10,51 +19,92 @@ def test_defaults_match_the_design():
     s = Settings.from_env({"HOME": "/home/u"})
     assert s.storage_backend == "sqlite_vec"
     assert s.embedding_model == "all-MiniLM-L6-v2"
-    assert (s.http_host, s.http_port, s.http_enabled, s.http_auto_start) == ("127.0.0.1", 8000, True, False)
-    assert s.api_key is None and s.plugins_allowed is None and s.plugins_disabled == frozenset()
-    assert s.log_level == "INFO" and not s.debug
+    assert s.embedder is None and s.project is None
+    assert s.plugins_allowed is None and s.plugins_disabled is None and not s.plugins_strict
+    assert s.log_level == "info" and not s.debug
+    assert s.trash_days == 30 and s.tool_set == "classic" and s.config_file is None
 
 
 def test_platform_default_paths():
-    env = {"HOME": "/home/u", "LOCALAPPDATA": r"C:\Users\u\AppData\Local"}
+    env = {"HOME": "/home/u", "LOCALAPPDATA": r"C:\Users\u\AppData\Local", "APPDATA": r"C:\Users\u\AppData\Roaming"}
     assert default_data_dir("linux", env) == Path("/home/u/.local/share/mcp-memory")
     assert default_data_dir("linux", {**env, "XDG_DATA_HOME": "/x"}) == Path("/x/mcp-memory")
     assert default_data_dir("darwin", env) == Path("/home/u/Library/Application Support/mcp-memory")
     assert default_data_dir("win32", env) == Path(r"C:\Users\u\AppData\Local") / "mcp-memory"
-    assert Settings.from_env({"HOME": "/home/u"}).sqlite_path == Path("/home/u/.local/share/mcp-memory/sqlite_vec.db")
+    assert default_config_file("linux", env) == Path("/home/u/.config/mcp-memory/config.toml")
+    assert default_config_file("linux", {**env, "XDG_CONFIG_HOME": "/c"}) == Path("/c/mcp-memory/config.toml")
+    assert default_config_file("darwin", env) == Path("/home/u/Library/Application Support/mcp-memory/config.toml")
+    assert default_config_file("win32", env) == Path(r"C:\Users\u\AppData\Roaming") / "mcp-memory" / "config.toml"
 
 
-def test_every_variable_is_read():
-    env = {
-        "HOME": "/h", "MCP_MEMORY_STORAGE_BACKEND": "chroma", "MCP_MEMORY_SQLITE_PATH": "/d/m.db",
-        "MCP_MEMORY_SQLITE_PRAGMAS": "busy_timeout=10000, cache_size=20000", "MCP_MEMORY_CHROMA_PATH": "/c",
-        "MCP_MEMORY_CHROMA_HOST": "localhost", "MCP_MEMORY_CHROMA_PORT": "9000",
-        "MCP_MEMORY_EMBEDDING_MODEL": "/models/x", "MCP_MEMORY_ONNX_PATH": "/o/minilm",
-        "MCP_MEMORY_HTTP_AUTO_START": "true",
-        "MCP_HTTP_ENABLED": "false", "MCP_HTTP_HOST": "0.0.0.0", "MCP_HTTP_PORT": "9001", "MCP_API_KEY": "k",
-        "MCP_MEMORY_PLUGINS": "a,b", "MCP_MEMORY_DISABLE_PLUGINS": "c", "LOG_LEVEL": "warning", "DEBUG_MODE": "0",
-    }
+def test_every_core_variable_is_read():
+    env = {"HOME": "/h", "MCP_MEMORY_STORAGE_BACKEND": "chroma", "MCP_MEMORY_EMBEDDER": "onnx",
+           "MCP_MEMORY_EMBEDDING_MODEL": "/models/x", "MCP_MEMORY_PROJECT": "api", "MCP_MEMORY_MIN_RELEVANCE": "0.2",
+           "MCP_MEMORY_DUPLICATE_THRESHOLD": "off", "MCP_MEMORY_TRASH_DAYS": "7", "MCP_MEMORY_TOOL_SET": "current",
+           "MCP_MEMORY_PLUGINS": "a,b", "MCP_MEMORY_DISABLE_PLUGINS": "c", "MCP_MEMORY_PLUGINS_STRICT": "yes",
+           "MCP_MEMORY_MAX_CONTENT_LENGTH": "500", "MCP_MEMORY_MAX_RESULTS": "20", "LOG_LEVEL": "warning"}
     s = Settings.from_env(env)
-    assert s.storage_backend == "chroma" and s.sqlite_path == Path("/d/m.db")
-    assert s.sqlite_pragmas == (("busy_timeout", "10000"), ("cache_size", "20000"))
-    assert (s.chroma_path, s.chroma_host, s.chroma_port) == (Path("/c"), "localhost", 9000)
-    assert s.embedding_model == "/models/x" and s.http_auto_start and not s.http_enabled
-    assert s.onnx_path == Path("/o/minilm") and Settings.from_env({"MCP_MEMORY_ONNX_PATH": " "}).onnx_path is None
-    assert (s.http_host, s.http_port, s.api_key) == ("0.0.0.0", 9001, "k")
-    assert s.plugins_allowed == {"a", "b"} and s.plugins_disabled == {"c"} and s.log_level == "WARNING"
-    assert s.redacted()["api_key"] == "***"
-    assert Settings.from_env({"DEBUG_MODE": "true"}).log_level == "DEBUG"
+    assert (s.storage_backend, s.embedder, s.embedding_model, s.project) == ("chroma", "onnx", "/models/x", "api")
+    assert (s.min_relevance, s.duplicate_threshold, s.trash_days, s.tool_set) == (0.2, None, 7, "current")
+    assert s.plugins_allowed == {"a", "b"} and s.plugins_disabled == {"c"} and s.plugins_strict
+    assert (s.max_content_length, s.max_results, s.log_level) == (500, 20, "warning")
+    assert Settings.from_env({"DEBUG_MODE": "true"}).log_level == "debug"
+    assert {setting.name for setting in CORE_SETTINGS} <= set(Settings.__dataclass_fields__)
 
 
-@pytest.mark.parametrize("text", ["busy_timeout", "busy_timeout=abc", "nope=1", "journal_mode=bogus",
-                                  "=1", "cache_size=1;drop table x"])
-def test_bad_pragmas_are_clear_errors(text):
-    with pytest.raises(ConfigError, match="MCP_MEMORY_SQLITE_PRAGMAS"):
-        parse_pragmas(text)
-
-
-@pytest.mark.parametrize("env", [{"MCP_HTTP_PORT": "x"}, {"MCP_HTTP_PORT": "70000"},
-                                 {"MCP_MEMORY_HTTP_AUTO_START": "maybe"}, {"LOG_LEVEL": "LOUD"}])
+@pytest.mark.parametrize("env", [{"MCP_MEMORY_MAX_RESULTS": "x"}, {"MCP_MEMORY_MAX_RESULTS": "0"},
+                                 {"MCP_MEMORY_PLUGINS_STRICT": "maybe"}, {"LOG_LEVEL": "LOUD"},
+                                 {"MCP_MEMORY_MIN_RELEVANCE": "2"}, {"MCP_MEMORY_TOOL_SET": "new"}])
 def test_bad_values_name_the_variable(env):
-    with pytest.raises(ConfigError, match=next(iter(env)) if "LOG" not in next(iter(env)) else "LOG_LEVEL"):
+    with pytest.raises(ConfigError, match=next(iter(env))):
         Settings.from_env(env)
+
+
+PLUGIN = (Setting("MCP_MEMORY_DEMO_URL", "where the demo store lives", "http://localhost:1"),
+          Setting("MCP_MEMORY_DEMO_PORT", "its port", 5, as_int(1, 65535)),
+          Setting("MCP_MEMORY_DEMO_TOKEN", "its token", None, secret=True),
+          Setting("MCP_MEMORY_DEMO_FAST", "go fast", False, as_bool, key="fast_mode"))
+
+
+def test_a_plugin_reads_its_own_settings_from_env_then_file_then_default(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('MCP_MEMORY_DEMO_URL = "http://file:2"\nMCP_MEMORY_DEMO_PORT = 7\n'
+                      'MCP_MEMORY_DEMO_FAST = true\nMCP_MEMORY_TRASH_DAYS = 3\n', encoding="utf-8")
+    s = Settings.from_env({"MCP_MEMORY_CONFIG": str(config), "MCP_MEMORY_DEMO_PORT": "9", "MCP_MEMORY_DEMO_TOKEN": "t0k"})
+    section = s.section(PLUGIN)
+    assert (section.demo_url, section.demo_port, section.demo_token, section.fast_mode) == ("http://file:2", 9, "t0k", True)
+    assert s.trash_days == 3 and s.config_file == config
+    shown = {r.setting.env: (r.shown(), r.source) for _, r in describe(s, [("demo", PLUGIN)])}
+    assert shown["MCP_MEMORY_DEMO_URL"] == ("http://file:2", "file")
+    assert shown["MCP_MEMORY_DEMO_PORT"] == ("9", "environment")
+    assert shown["MCP_MEMORY_DEMO_TOKEN"] == ("***", "environment")
+    assert Settings.from_env({}).section(PLUGIN).demo_port == 5
+
+
+def test_the_default_config_file_is_read_when_present(tmp_path):
+    folder = tmp_path / "mcp-memory"
+    folder.mkdir()
+    (folder / "config.toml").write_text('MCP_MEMORY_PROJECT = "from-file"\n', encoding="utf-8")
+    assert Settings.from_env({"XDG_CONFIG_HOME": str(tmp_path)}).project == "from-file"
+
+
+def test_bad_files_and_values_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        Settings.from_env({"MCP_MEMORY_CONFIG": str(tmp_path / "missing.toml")})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("MCP_MEMORY_PROJECT = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Settings.from_env({"MCP_MEMORY_CONFIG": str(broken)})
+    with pytest.raises(ConfigError, match="MCP_MEMORY_DEMO_PORT must be an integer, got 'x'"):
+        Settings.from_env({"MCP_MEMORY_DEMO_PORT": "x"}).section(PLUGIN)
+    with pytest.raises(ConfigError) as secret:
+        Settings.from_env({"MCP_MEMORY_DEMO_PORT": "99999"}).section(
+            (Setting("MCP_MEMORY_DEMO_PORT", "x", 1, as_int(1, 10), secret=True),))
+    assert "99999" not in str(secret.value) and "***" in str(secret.value)
+
+
+def test_with_changes_sets_attributes_and_variables():
+    s = Settings.from_env({"MCP_MEMORY_DEMO_PORT": "9"})
+    changed = s.with_changes(max_results=3, MCP_MEMORY_DEMO_PORT=11, MCP_MEMORY_PROJECT="p")
+    assert changed.max_results == 3 and changed.project == "p" and changed.section(PLUGIN).demo_port == 11
+    assert s.section(PLUGIN).demo_port == 9 and s.project is None

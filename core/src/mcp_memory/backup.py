@@ -1,16 +1,19 @@
-"""The JSON backup format (``mcp-memory-backup``, version 1): writing it atomically and reading it back.
+"""The JSON backup format (``mcp-memory-backup``, version 2): writing it atomically and reading it back.
 
 A backup is one JSON object::
 
-    {"format": "mcp-memory-backup", "version": 1, "created_at": "2025-01-01T12:00:00Z",
+    {"format": "mcp-memory-backup", "version": 2, "created_at": "2025-01-01T12:00:00Z",
      "embedding_model": "all-MiniLM-L6-v2", "embedding_dimension": 384,
      "source": {"backend": "sqlite_vec", "location": "/path/sqlite_vec.db"},
      "memories": [{"content": ..., "content_hash": ..., "tags": [...], "memory_type": ... or null,
-                   "metadata": {...}, "created_at": 1700000000.25, "updated_at": 1700000000.25}, ...],
+                   "metadata": {...}, "project": ... or null, "created_at": 1700000000.25,
+                   "updated_at": 1700000000.25, "last_used_at": ... or null, "use_count": 0,
+                   "deleted_at": ... or null, "deleted_reason": ... or null, "replaced_by": ... or null}, ...],
      "count": 1}
 
 Timestamps of memories are Unix seconds (floats, exact); vectors are not stored (a restore embeds again).
-Readers refuse another ``format`` and a newer ``version``.
+The trash is part of the backup (memories with ``deleted_at``). Version 1 (no project, usage or trash: every
+memory global and live) is still read. Readers refuse another ``format`` and a newer ``version``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .errors import InvalidInputError, MemoryServiceError
 from .models import Memory, Vector, iso
 
 FORMAT = "mcp-memory-backup"
-VERSION = 1
+VERSION = 2
 
 Batch = list[tuple[Memory, "Vector | None"]]
 
@@ -39,8 +42,14 @@ def memory_record(memory: Memory) -> dict[str, Any]:
         "tags": list(memory.tags),
         "memory_type": memory.memory_type,
         "metadata": memory.metadata,
+        "project": memory.project,
         "created_at": memory.created_at,
         "updated_at": memory.updated_at,
+        "last_used_at": memory.last_used_at,
+        "use_count": memory.use_count,
+        "deleted_at": memory.deleted_at,
+        "deleted_reason": memory.deleted_reason,
+        "replaced_by": memory.replaced_by,
     }
 
 

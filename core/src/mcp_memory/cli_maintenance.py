@@ -1,4 +1,4 @@
-"""CLI commands for operators: ``migrate``, ``backup``, ``restore``, ``verify`` and ``optimize``.
+"""CLI commands for operators: ``migrate``, ``backup``, ``restore``, ``verify``, ``optimize`` and ``reembed``.
 
 ``cli.py`` registers them through ``add_commands(add)``; each handler is ``(args, settings) -> exit code``.
 Results go to stdout (``--json`` for machines), progress bars and logs to stderr.
@@ -12,15 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .cli import emit, run_with_service
 from .config import Settings
 from .migration import MigrationReport
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(text)
 
 
 def _where(name: str, location: str | None) -> str:
@@ -29,8 +23,7 @@ def _where(name: str, location: str | None) -> str:
 
 def report_text(report: MigrationReport) -> str:
     """The human summary of a migration, backup or restore."""
-    model = " (no vectors recorded)" if report.source == "mcp-memory-service" else ""
-    lines = [f"source: {_where(report.source, report.source_location)}: {report.source_count} memories{model}"]
+    lines = [f"source: {_where(report.source, report.source_location)}: {report.source_count} memories"]
     if report.dry_run:
         lines.append(f"dry run: would copy up to {report.source_count} memories into "
                      f"{_where(report.target, report.target_location)}; nothing was written")
@@ -58,7 +51,7 @@ def report_text(report: MigrationReport) -> str:
 
 
 def _finish(args: argparse.Namespace, report: MigrationReport) -> int:
-    _emit(args, report.to_dict(), report_text(report))
+    emit(args, report.to_dict(), report_text(report))
     return 0 if report.dry_run or report.verified else 1
 
 
@@ -90,21 +83,44 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     checks = run_checks(settings, load_model=not args.no_model)
     failed = [c for c in checks if not c.ok]
     summary = "all checks passed" if not failed else f"{len(failed)} check(s) failed"
-    _emit(args, {"ok": not failed, "checks": [c.to_dict() for c in checks]},
+    emit(args, {"ok": not failed, "checks": [c.to_dict() for c in checks]},
           "\n".join(c.line() for c in checks) + f"\n{summary}")
     return 1 if failed else 0
 
 
 def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
-    from .cli import _run
     from .maintenance import optimize
 
-    result = _run(optimize, settings, with_embedder=False)
+    result = run_with_service(optimize, settings, with_embedder=False)
     store = result.get("store") or {}
     actions = ", ".join(store.get("actions") or []) or store.get("note") or "nothing to do"
-    _emit(args, result, f"removed {result['duplicates_removed']} duplicate memories\n"
-                        f"store: {actions}\n"
-                        f"size: {result['size_before_mb']} MB -> {result['size_after_mb']} MB")
+    emit(args, result, f"moved {result['duplicates_trashed']} duplicate memories to the trash\n"
+                       f"purged {result['trash_purged']} memories deleted more than {settings.trash_days} days ago\n"
+                       f"store: {actions}\n"
+                       f"size: {result['size_before_mb']} MB -> {result['size_after_mb']} MB")
+    return 0
+
+
+def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
+    from .plugins import get_plugin_manager
+    from .reembed import reembed
+
+    changes = {k: v for k, v in (("MCP_MEMORY_EMBEDDER", args.embedder), ("MCP_MEMORY_EMBEDDING_MODEL", args.model))
+               if v}
+    settings = settings.with_changes(**changes)
+    embedder = get_plugin_manager(settings).embedder_backend(settings.embedder).factory(settings)
+    report = asyncio.run(reembed(settings, embedder, backup=not args.no_backup, backup_path=args.backup_path,
+                                 batch_size=args.batch_size, quiet=args.quiet))
+    if report.embedded == 0 and report.resumed_from == 0 and report.done:
+        text = f"the {report.backend} store already uses {report.model_to}: nothing to do"
+    else:
+        text = (f"re-embedded {report.resumed_from + report.embedded} memories: {report.model_from} -> "
+                f"{report.model_to} ({report.dimension_to} dims) in {report.seconds:.1f} s"
+                + (f" (resumed at {report.resumed_from})" if report.resumed_from else "")
+                + (f"\nbackup first: {report.backup_path}" if report.backup_path else "")
+                + f"\nuse it from now on with MCP_MEMORY_EMBEDDER={settings.embedder or '(default)'} "
+                  f"MCP_MEMORY_EMBEDDING_MODEL={settings.embedding_model}")
+    emit(args, report.to_dict(), text)
     return 0
 
 
@@ -112,7 +128,8 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Register the commands with ``cli.build_parser``'s ``add(name, handler, help)``."""
     p = add("migrate", cmd_migrate, "copy every memory from one store or file into another, then verify")
     p.add_argument("--from", dest="source", required=True,
-                   help="source: a backend (sqlite_vec, chroma, ...), json (a backup) or mcp-memory-service")
+                   help="source: a backend (sqlite_vec, chroma, ...), json (a backup), or a source a plugin adds "
+                        "(memory plugins lists them; mcp-memory-service for the reference service's files)")
     p.add_argument("--to", dest="target", help="target backend, or json for a backup file (default: the configured store)")
     p.add_argument("--source-path", help="source file, directory or http://host:port (default: the backend's own)")
     p.add_argument("--target-path", help="target file, directory or http://host:port (default: the backend's own)")
@@ -134,7 +151,15 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--target-path", help="its file, directory or http://host:port")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = add("verify", cmd_verify, "check Python, SQLite, sqlite-vec, plugins, embedder, database path and integrity")
+    p = add("verify", cmd_verify, "check Python, plugins, embedder, and the store's own prerequisites and integrity")
     p.add_argument("--no-model", action="store_true", help="do not load the embedding model")
 
-    add("optimize", cmd_optimize, "remove duplicate memories, then vacuum/reindex/analyze the store")
+    add("optimize", cmd_optimize, "trash duplicate memories, purge the old trash, then the store's own upkeep")
+
+    p = add("reembed", cmd_reembed, "switch the store to another embedding model (resumable, backup first)")
+    p.add_argument("--embedder", help="embedder plugin (default: MCP_MEMORY_EMBEDDER, else the default one)")
+    p.add_argument("--model", help="model name or local directory (default: MCP_MEMORY_EMBEDDING_MODEL)")
+    p.add_argument("--no-backup", action="store_true", help="skip the JSON backup written first")
+    p.add_argument("--backup-path", help="where to write that backup (default: <data dir>/backups/)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")

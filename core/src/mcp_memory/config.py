@@ -221,6 +221,9 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             "not stored twice; \"off\" to store every new text", 0.95, as_threshold, key="duplicate_threshold"),
     Setting("MCP_MEMORY_TRASH_DAYS", "days deleted memories stay in the trash before they are purged (0: "
             "never purge automatically)", 30, as_int(0, 100_000), key="trash_days"),
+    Setting("MCP_MEMORY_TOOL_SET", "MCP tool names: classic (store_memory, retrieve_memory, ...) or current (the "
+            "reference service 10.x-12.x names: memory_store, memory_search, ...)", "classic",
+            as_choice("classic", "current"), key="tool_set"),
     Setting("MCP_MEMORY_PLUGINS", "allow list of plugin names (default: every installed plugin)", None,
             as_names, key="plugins_allowed"),
     Setting("MCP_MEMORY_DISABLE_PLUGINS", "plugin names not to load", None, as_names, key="plugins_disabled"),
@@ -276,6 +279,7 @@ class Settings:
     min_relevance: float = 0.0
     duplicate_threshold: float | None = 0.95
     trash_days: int = 30
+    tool_set: str = "classic"
     plugins_allowed: frozenset[str] | None = None
     plugins_disabled: frozenset[str] | None = None
     plugins_strict: bool = False

@@ -1,107 +1,51 @@
-"""``memory verify`` (is this installation sound?) and ``memory optimize`` (dedup, then the store's upkeep).
+"""``memory verify`` (is this installation sound?), ``memory health`` and ``memory optimize``.
 
-Every check gives OK or FAIL with a detail and, for a FAIL, the fix. The core imports no plugin: the SQLite
-checks use the stdlib, ``sqlean`` and ``sqlite_vec`` modules only if they are installed.
+Every check gives OK or FAIL with a detail and, for a FAIL, the fix. The core knows no store: a store plugin
+contributes its own checks (driver, files, server, integrity) through the ``memory_store_checks`` hook, and its
+default location through ``memory_storage_location``.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
+import asyncio
 import platform
-import sqlite3
 import sys
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from .config import Settings
-from .migration import default_location
+from .plugins import PluginManager, get_plugin_manager
+from .registration import Check, StoreLocation
 
 
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def line(self) -> str:
-        text = f"{'OK  ' if self.ok else 'FAIL'}  {self.name:<20} {self.detail}"
-        return text if self.ok or not self.fix else f"{text}\n      fix: {self.fix}"
+def store_location(pm: PluginManager, backend: str, settings: Settings) -> StoreLocation | None:
+    """Where ``backend`` keeps its data by default, as its plugin says (None when it does not say)."""
+    found = pm.first_result("memory_storage_location", backend=backend, settings=settings)
+    return found if isinstance(found, StoreLocation) else None
 
 
-def _import(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except Exception:
-        return None
+def store_checks(pm: PluginManager, backend: str, settings: Settings, location: str | None, deep: bool
+                 ) -> list[Check]:
+    """The checks the store's plugin contributes (a raising plugin is recorded and gives none)."""
+    checks: list[Check] = []
+    for _plugin, answer in pm.call_each("memory_store_checks", backend=backend, settings=settings,
+                                        location=location, deep=deep):
+        checks.extend(c for c in answer or () if isinstance(c, Check))
+    return checks
 
 
-def _loads_vec(module: ModuleType, vec: ModuleType) -> str | None:
-    """sqlite-vec's version when ``module`` (sqlite3 or sqlean) can load it, else None."""
-    conn = None
-    try:
-        conn = module.connect(":memory:")
-        conn.enable_load_extension(True)
-        vec.load(conn)
-        return str(conn.execute("SELECT vec_version()").fetchone()[0])
-    except Exception:
-        return None
-    finally:
-        if conn is not None:
-            conn.close()
+def plugin_check(pm: PluginManager) -> Check:
+    pm.check_pending()
+    names = ", ".join(f"{p.name} {p.version}" for p in pm.loaded) or "none"
+    failed = "".join(f"; FAILED {f.name} ({f.stage}): {f.error}" for f in pm.failed)
+    return Check("plugins", not pm.failed, f"loaded: {names}{failed}", "; ".join(dict.fromkeys(f.fix for f in pm.failed)))
 
 
-def _sqlite_driver() -> tuple[ModuleType | None, str, str | None]:
-    """(module, description, sqlite-vec version) of the driver that can load sqlite-vec."""
-    vec = _import("sqlite_vec")
-    if vec is None:
-        return None, "sqlite-vec is not installed", None
-    version = _loads_vec(sqlite3, vec)
-    if version:
-        return sqlite3, "stdlib sqlite3 loads extensions", version
-    sqlean = _import("sqlean")
-    if sqlean is not None:
-        version = _loads_vec(sqlean, vec)
-        if version:
-            return sqlean, f"stdlib sqlite3 cannot load extensions; fallback sqlean (SQLite {sqlean.sqlite_version}) can", version
-    return None, "neither the stdlib sqlite3 nor sqlean can load extensions", None
-
-
-def _writable(path: Path) -> tuple[bool, str]:
-    if path.exists():
-        return os.access(path, os.W_OK), f"{path} exists"
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    return os.access(parent, os.W_OK), f"{path} will be created (in {parent})"
-
-
-def _integrity(module: ModuleType, vec: ModuleType, path: Path) -> tuple[bool, str]:
-    conn = module.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        conn.enable_load_extension(True)
-        vec.load(conn)
-        rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
-    finally:
-        conn.close()
-    return rows == ["ok"], "; ".join(str(r) for r in rows[:3])
-
-
-def _store_checks(settings: Settings, backend: str, embedder: Any) -> list[Check]:
+def _store_opens(settings: Settings, pm: PluginManager, backend: str, embedder: Any) -> list[Check]:
     """Open the configured store read-only: does it open, how many memories, same model as the embedder?"""
-    import asyncio
-
-    from .plugins import get_plugin_manager
 
     async def probe() -> dict[str, Any]:
-        storage = get_plugin_manager(settings).storage_factory(backend)(settings, location=None)
+        storage = pm.storage_backend(backend).factory(settings, None)
         try:
             await storage.initialize(None)
             return await storage.get_stats()
@@ -112,8 +56,9 @@ def _store_checks(settings: Settings, backend: str, embedder: Any) -> list[Check
         stats = asyncio.run(probe())
     except Exception as exc:
         return [Check("store opens", False, f"{backend}: {exc}",
-                      "check the path/server settings above, or restore from a backup (memory restore FILE.json)")]
-    checks = [Check("store opens", True, f"{backend}: {stats.get('total_memories')} memories, "
+                      "check the store's settings (memory config), or restore from a backup (memory restore FILE.json)")]
+    checks = [Check("store opens", True, f"{backend}: {stats.get('total_memories')} memories "
+                                         f"(+{stats.get('trashed_memories') or 0} in the trash), "
                                          f"{stats.get('database_size_mb')} MB")]
     model = stats.get("embedding_model")
     if embedder is not None and model:
@@ -121,45 +66,26 @@ def _store_checks(settings: Settings, backend: str, embedder: Any) -> list[Check
         checks.append(Check("embedding model", same,
                             f"store {model} ({stats.get('embedding_dimension')} dims), embedder "
                             f"{embedder.model_name} ({embedder.dimension} dims)",
-                            "" if same else f"set MCP_MEMORY_EMBEDDING_MODEL={model}, or migrate to a new store "
-                                            "(memory migrate ... re-embeds)"))
+                            "" if same else f"set MCP_MEMORY_EMBEDDING_MODEL={model}, or switch the store to the "
+                                            f"new model with `memory reembed`"))
     return checks
 
 
 def run_checks(settings: Settings, load_model: bool = True) -> list[Check]:
     """Every check of ``memory verify``, in order."""
-    from .plugins import get_plugin_manager
-
     backend = settings.storage_backend
-    checks = [Check("python", sys.version_info >= (3, 10), f"{platform.python_version()} ({sys.executable})",
-                    "install Python 3.10 or newer"),
-              Check("sqlite", True, f"stdlib sqlite3 {sqlite3.sqlite_version}")]
-
-    module, how, vec_version = _sqlite_driver()
-    needs_sqlite = backend == "sqlite_vec"
-    checks.append(Check("extension loading", module is not None or not needs_sqlite,
-                        how if module is not None or needs_sqlite else f"{how} (not needed by {backend})",
-                        "pip install sqlean.py (a SQLite build that can load extensions)"))
-    checks.append(Check("sqlite-vec", vec_version is not None or not needs_sqlite,
-                        f"version {vec_version}" if vec_version else "not loadable",
-                        "pip install mcp-memory-sqlite-vec (brings sqlite-vec and sqlean.py)"))
-
     pm = get_plugin_manager(settings)
-    names = ", ".join(f"{p.name} {p.version}" for p in pm.loaded) or "none"
-    checks.append(Check("plugins", not pm.failed, f"loaded: {names}"
-                        + "".join(f"; FAILED {f.name}: {f.error}" for f in pm.failed),
-                        "; ".join(f"pip install --force-reinstall {f.distribution} or "
-                                  f"MCP_MEMORY_DISABLE_PLUGINS={f.name}" for f in pm.failed)))
+    checks = [Check("python", sys.version_info >= (3, 10), f"{platform.python_version()} ({sys.executable})",
+                    "install Python 3.10 or newer")]
     have_store = backend in pm.registry.storages
     checks.append(Check("storage backend", have_store, f"{backend} (installed: "
                         f"{', '.join(sorted(pm.registry.storages)) or 'none'})",
-                        f"pip install mcp-memory-{backend.replace('_', '-')} or set MCP_MEMORY_STORAGE_BACKEND"))
-
+                        "install the plugin that provides it (docs/backends.md), or set MCP_MEMORY_STORAGE_BACKEND"))
     embedder = None
     try:
-        name, factory = pm.embedder_factory(settings.embedder)
-        embedder = factory(settings)
-        detail = f"{name}: {embedder.model_name} ({embedder.dimension} dims)"
+        chosen = pm.embedder_backend(settings.embedder)
+        embedder = chosen.factory(settings)
+        detail = f"{chosen.name}: {embedder.model_name} ({embedder.dimension} dims)"
         if load_model:
             started = time.monotonic()
             [vector] = embedder.embed(["mcp-memory verify"])
@@ -169,36 +95,52 @@ def run_checks(settings: Settings, load_model: bool = True) -> list[Check]:
         checks.append(Check("embedder", True, detail))
     except Exception as exc:
         checks.append(Check("embedder", False, f"{type(exc).__name__}: {exc}",
-                            "pip install mcp-memory-sentence-transformers, or check MCP_MEMORY_EMBEDDING_MODEL"))
-
-    where = default_location(settings, backend)
-    if where is not None:
-        ok, detail = _writable(Path(where))
-        checks.append(Check("database path", ok, f"{detail}, {'writable' if ok else 'NOT writable'}",
-                            "fix the permissions, or point MCP_MEMORY_SQLITE_PATH / MCP_MEMORY_CHROMA_PATH elsewhere"))
-    elif backend == "chroma":
-        checks.append(Check("database path", True, f"Chroma server {settings.chroma_host}:{settings.chroma_port}"))
-
-    db_exists = where is not None and Path(where).exists()
-    if backend == "sqlite_vec" and db_exists and module is not None:
-        try:
-            ok, detail = _integrity(module, importlib.import_module("sqlite_vec"), Path(where))
-        except Exception as exc:
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        checks.append(Check("integrity_check", ok, detail,
-                            "restore from a backup (memory restore FILE.json) or move the file aside"))
-    if have_store and (db_exists or where is None):
-        checks.extend(_store_checks(settings, backend, embedder))
-    elif have_store:
-        checks.append(Check("store opens", True, f"no database yet at {where} (created on the first store)"))
+                            "pip install mcp-memory-onnx, or check MCP_MEMORY_EMBEDDER / MCP_MEMORY_EMBEDDING_MODEL"))
+    if have_store:
+        checks.extend(store_checks(pm, backend, settings, None, deep=True))
+        location = store_location(pm, backend, settings)
+        if location is not None and location.path is not None and not location.path.exists():
+            checks.append(Check("store opens", True, f"no data yet at {location.text} (created on the first store)"))
+        else:
+            checks.extend(_store_opens(settings, pm, backend, embedder))
+    checks.insert(1, plugin_check(pm))  # last: the calls above may have recorded plugin failures
     return checks
 
 
+async def health_report(service: Any, settings: Settings) -> dict[str, Any]:
+    """``memory health``: the service's health, the store plugin's cheap checks and the plugin failures, with a
+    human-readable ``text``."""
+    report = await service.health()
+    pm = get_plugin_manager(settings)
+    checks = [plugin_check(pm)]
+    if service.coordination_mode != "http_client":
+        checks += store_checks(pm, settings.storage_backend, settings, None, deep=False)
+    report["checks"] = [c.to_dict() for c in checks]
+    if any(not c.ok for c in checks) and report.get("status") == "healthy":
+        report["status"] = "degraded"
+    storage = report.get("storage") or {}
+    embedder = report.get("embedder") or {}
+    lines = [f"status: {report.get('status')}", f"coordination: {report.get('coordination_mode')}"]
+    if "error" in storage:
+        lines.append(f"store: ERROR {storage['error']}")
+    else:
+        lines.append(f"store: {storage.get('backend')}, {storage.get('total_memories')} memories "
+                     f"(+{storage.get('trashed_memories') or 0} in the trash), {storage.get('database_size_mb')} MB, "
+                     f"search modes: {', '.join(storage.get('search_modes') or [])}")
+    lines.append(f"embedder: {embedder.get('model')} ({embedder.get('dimension')} dims)" if "error" not in embedder
+                 else f"embedder: ERROR {embedder['error']}")
+    lines += [c.line() for c in checks]
+    report["text"] = "\n".join(lines)
+    return report
+
+
 async def optimize(service: Any) -> dict[str, Any]:
-    """Remove duplicate memories, then run the store's own upkeep; sizes before and after."""
+    """Move duplicate memories to the trash, purge what is past ``MCP_MEMORY_TRASH_DAYS``, then run the store's
+    own upkeep; sizes before and after."""
     before = (await service.stats()).get("database_size_mb")
-    removed = await service.cleanup_duplicates()
+    moved = await service.cleanup_duplicates()
+    purged = await service.purge_expired()
     store_report = await service.storage.optimize()
     after = (await service.stats()).get("database_size_mb")
-    return {"duplicates_removed": removed, "size_before_mb": before, "size_after_mb": after,
-            "store": store_report}
+    return {"duplicates_trashed": moved.count, "trash_purged": purged, "size_before_mb": before,
+            "size_after_mb": after, "store": store_report}

@@ -1,4 +1,8 @@
-"""Structured results of the MCP tools (their output schemas) and their short text renderings."""
+"""Structured results of the MCP tools (their output schemas) and their short text renderings.
+
+Memories in answers are sized by ``budget.fit``: the same (possibly cut) contents appear in the text and in the
+structured content, so an answer stays within its budget whichever of the two a client gives the model.
+"""
 
 from __future__ import annotations
 
@@ -7,76 +11,84 @@ from typing import Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from .budget import Fitted
 from .models import Memory, QueryResult, iso
-
-PREVIEW_CHARS = 2000
 
 
 class MemoryOut(BaseModel):
-    """One stored memory."""
+    """One stored memory (``content`` may be cut to fit the answer's budget, with a marker saying so)."""
 
     content: str
-    content_hash: str = Field(description="SHA-256 id of the memory; pass it to delete/update tools")
+    content_hash: str
     tags: list[str]
     memory_type: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    created_at: float = Field(description="Unix seconds, UTC")
-    updated_at: float = Field(description="Unix seconds, UTC")
+    project: str | None = None
+    created_at: float
     created_at_iso: str
     updated_at_iso: str
+    deleted_reason: str | None = None
+    replaced_by: str | None = None
 
     @classmethod
-    def of(cls, memory: Memory) -> MemoryOut:
-        return cls(**memory.to_dict())
+    def of(cls, memory: Memory, compact: bool = False) -> MemoryOut:
+        data = memory.to_dict()
+        if compact:
+            data["metadata"] = {}
+        return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
 
 
 class ScoredMemory(BaseModel):
     memory: MemoryOut
-    relevance_score: float = Field(description="0..1, 1 is the best match")
+    relevance_score: float
 
-    @classmethod
-    def of(cls, result: QueryResult) -> ScoredMemory:
-        return cls(memory=MemoryOut.of(result.memory), relevance_score=round(result.relevance_score, 6))
+
+def scored(results: list[QueryResult], fitted: Fitted, compact: bool = False) -> list[ScoredMemory]:
+    """The fitted memories with the scores of their results (same order)."""
+    scores = {r.memory.content_hash: r.relevance_score for r in results}
+    return [ScoredMemory(memory=MemoryOut.of(m, compact), relevance_score=round(scores[m.content_hash], 4))
+            for m in fitted.memories]
 
 
 class StoreOutput(BaseModel):
     success: bool
-    duplicate: bool = Field(description="True when this content was already stored (nothing new written)")
+    duplicate: bool
+    near_duplicate: bool = False
+    similarity: float | None = None
+    restored: bool = False
     content_hash: str
     message: str
     memory: MemoryOut
 
 
-class RetrieveOutput(BaseModel):
+class SearchOutput(BaseModel):
     query: str
+    scope: str
     results: list[ScoredMemory]
     total_results: int
+    note: str = ""
 
 
-class RecallOutput(BaseModel):
-    query: str
-    time_expression: str | None = Field(None, description="The part of the query read as a time range")
+class RecallOutput(SearchOutput):
+    time_expression: str | None = None
     start_iso: str | None = None
     end_iso: str | None = None
-    semantic_query: str = Field(description="What was ranked by meaning (empty: listed newest first)")
-    results: list[ScoredMemory]
+    semantic_query: str
+
+
+class MemoriesOutput(BaseModel):
+    scope: str
+    memories: list[MemoryOut]
     total_results: int
+    note: str = ""
 
 
-class TagSearchOutput(BaseModel):
+class TagSearchOutput(MemoriesOutput):
     tags: list[str]
     match_all: bool
-    memories: list[MemoryOut]
-    total_results: int
 
 
-class ExactMatchOutput(BaseModel):
-    found: bool
-    memory: MemoryOut | None = None
-
-
-class ListOutput(BaseModel):
-    memories: list[MemoryOut]
+class ListOutput(MemoriesOutput):
     page: int
     page_size: int
     total: int
@@ -84,34 +96,50 @@ class ListOutput(BaseModel):
     has_more: bool
 
 
-class DeleteOutput(BaseModel):
+class ExactMatchOutput(BaseModel):
+    found: bool
+    memory: MemoryOut | None = None
+
+
+class GetOutput(BaseModel):
+    memory: MemoryOut
+    history: list[MemoryOut] = Field(default_factory=list)
+
+
+class TrashOutput(BaseModel):
+    """Outcome of a delete: what went to the trash and how to bring it back."""
+
     success: bool
-    content_hash: str
-    message: str
-
-
-class DeleteByTagOutput(BaseModel):
-    tags: list[str]
-    deleted_count: int
+    trashed_count: int
+    content_hashes: list[str]
     message: str
 
 
 class UpdateOutput(BaseModel):
     success: bool
     content_hash: str
+    previous_hash: str | None = None
     updated_fields: list[str]
     memory: MemoryOut
 
 
-class CleanupOutput(BaseModel):
-    removed_count: int
+class TrashListOutput(BaseModel):
+    action: str
+    memories: list[MemoryOut] = Field(default_factory=list)
+    count: int
     message: str
 
 
+class StatsOutput(BaseModel):
+    stats: dict[str, Any]
+    projects: list[dict[str, Any]]
+    top_tags: list[dict[str, Any]]
+
+
 class HealthOutput(BaseModel):
-    status: str = Field(description="healthy or unhealthy")
+    status: str
     coordination_mode: str
-    storage: dict[str, Any] = Field(description="Store statistics, or the error that made it unhealthy")
+    storage: dict[str, Any]
     embedder: dict[str, Any]
 
 
@@ -119,22 +147,23 @@ class HealthOutput(BaseModel):
 def result(text: str, data: BaseModel) -> CallToolResult:
     """A tool result: a short readable text plus the structured content."""
     return CallToolResult(content=[TextContent(type="text", text=text)],
-                          structured_content=data.model_dump(mode="json"))
+                          structured_content=data.model_dump(mode="json", exclude_none=True))
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + f"... [{len(text):,} characters]"
-
-
-def memory_line(m: MemoryOut, score: float | None = None) -> str:
-    """``[0.83] content`` then a detail line with hash, tags, type and date."""
+def memory_line(m: MemoryOut, score: float | None = None, compact: bool = False) -> str:
+    """``[0.83] content`` then a detail line with hash, date, tags, type and project."""
     head = f"[{score:.2f}] " if score is not None else ""
-    details = [f"hash {m.content_hash}", m.created_at_iso[:19].replace("T", " ") + " UTC"]
+    when = m.created_at_iso[:10] if compact else m.created_at_iso[:16].replace("T", " ") + " UTC"
+    details = [m.content_hash[:12], when]
     if m.tags:
         details.append("tags: " + ", ".join(m.tags))
-    if m.memory_type:
+    if m.memory_type and not compact:
         details.append(f"type: {m.memory_type}")
-    return f"{head}{_clip(m.content)}\n   ({'; '.join(details)})"
+    if m.project and not compact:
+        details.append(f"project: {m.project}")
+    if m.deleted_reason:
+        details.append(f"in trash: {m.deleted_reason}")
+    return f"{head}{m.content}\n   ({'; '.join(details)})"
 
 
 def count(n: int, noun: str = "memory", plural: str = "memories") -> str:
@@ -146,16 +175,19 @@ def numbered(lines: list[str]) -> str:
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
-def render_scored(title: str, results: list[ScoredMemory], empty: str) -> str:
+def render_scored(title: str, results: list[ScoredMemory], empty: str, note: str = "",
+                  compact: bool = False) -> str:
     if not results:
         return empty
-    return title + "\n" + numbered([memory_line(r.memory, r.relevance_score) for r in results])
+    body = title + "\n" + numbered([memory_line(r.memory, r.relevance_score, compact) for r in results])
+    return body + (f"\n{note}" if note else "")
 
 
-def render_memories(title: str, memories: list[MemoryOut], empty: str) -> str:
+def render_memories(title: str, memories: list[MemoryOut], empty: str, note: str = "", compact: bool = False) -> str:
     if not memories:
         return empty
-    return title + "\n" + numbered([memory_line(m) for m in memories])
+    body = title + "\n" + numbered([memory_line(m, compact=compact) for m in memories])
+    return body + (f"\n{note}" if note else "")
 
 
 def time_range_text(start: float | None, end: float | None) -> str:
@@ -169,9 +201,9 @@ def render_health(h: HealthOutput) -> str:
     if "error" in s:
         store = f"store error: {s['error']}"
     else:
-        store = (f"backend {s.get('backend')}, {count(s.get('total_memories') or 0)}, "
-                 f"{count(s.get('unique_tags') or 0, 'tag', 'tags')}, "
-                 f"{s.get('database_size_mb')} MB")
+        store = (f"backend {s.get('backend')}, {count(s.get('total_memories') or 0)} "
+                 f"(+{s.get('trashed_memories') or 0} in the trash), "
+                 f"{count(s.get('unique_tags') or 0, 'tag', 'tags')}, {s.get('database_size_mb')} MB")
     e = h.embedder
     embed = (f"embedder {e.get('model')} ({e.get('dimension')} dims, "
              f"{'loaded' if e.get('loaded') else 'loads on first use'})" if "error" not in e

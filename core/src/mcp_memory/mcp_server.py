@@ -29,16 +29,21 @@ from . import __version__
 from .config import Settings
 from .errors import MemoryServiceError, StorageError
 from .logging import configure_logging, get_logger
-from .mcp_tools import GetService, register_tools
+from .mcp_ops import GetService, Operations, ToolContext
+from .mcp_tools import register_tools
+from .mcp_tools_current import register_current_tools
 from .service import MemoryService
 
 log = get_logger(__name__)
 
-INSTRUCTIONS = (
-    "Long-term memory across conversations. Store facts, decisions and preferences with store_memory; "
-    "find them by meaning with retrieve_memory, by time with recall_memory ('last week'), by tag with "
-    "search_by_tag. Memories are identified by their content_hash."
-)
+INSTRUCTIONS = {
+    "classic": ("Long-term memory across conversations, per project. Before answering about the user's past "
+                "decisions, preferences or project facts, search it (retrieve_memory; recall_memory for a period). "
+                "Store new decisions and preferences with store_memory. Deleted memories go to a trash."),
+    "current": ("Long-term memory across conversations, per project. Before answering about the user's past "
+                "decisions, preferences or project facts, search it (memory_search). Store new decisions and "
+                "preferences with memory_store. Deleted memories go to a trash."),
+}
 RECENT_COUNT = 10
 WARMUP_JOIN_SECONDS = 0.5  # at exit, a warm-up this close to done may finish
 
@@ -106,6 +111,45 @@ class MemoryMCPServer(MCPServer):
             raise ToolError(f"invalid arguments for {name}: {describe_validation_error(cause)}") from cause
 
 
+    async def list_tools(self) -> Any:
+        """The tools with lean schemas: every tool's schema is sent to the model's context."""
+        tools = await super().list_tools()
+        for listed in tools:
+            listed.input_schema = lean_schema(listed.input_schema)
+            if listed.output_schema is not None:
+                listed.output_schema = lean_schema(listed.output_schema)
+        return tools
+
+
+def lean_schema(schema: Any) -> Any:
+    """The same JSON schema, shorter: no generated ``title``, no ``default: null``, and ``anyOf`` of plain types
+    with null written as a type list (``{"type": ["string", "null"]}``). Property names are kept as they are."""
+    if isinstance(schema, list):
+        return [lean_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if (key == "title" and isinstance(value, str)) or (key == "default" and value is None):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: lean_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = lean_schema(value)
+    options = out.get("anyOf")
+    if isinstance(options, list) and all(isinstance(o, dict) and list(o) == ["type"] for o in options):
+        out.pop("anyOf")
+        out["type"] = [o["type"] for o in options]
+    elif isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        other = next(o for o in options if o != {"type": "null"})
+        if isinstance(other, dict) and isinstance(other.get("type"), str) and not set(other) & set(out):
+            out.pop("anyOf")
+            out.update(other, type=[other["type"], "null"])
+            if "enum" in other:
+                out["enum"] = [*other["enum"], None]
+    return out
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One short clause per argument: ``content: Field required; n_results: ... (got 'many')``."""
     messages: dict[str, list[str]] = {}
@@ -119,10 +163,15 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(f"{field}: {' or '.join(texts)}{inputs.get(field, '')}" for field, texts in messages.items())
 
 
-def build_server(get_service: GetService, lifespan: Callable[[MCPServer], Any] | None = None) -> MCPServer:
-    """The MCP server: the eleven tools and the ``memory://`` resources, all over ``get_service()``."""
-    server = MemoryMCPServer("mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
-    register_tools(server, get_service)
+def build_server(get_service: GetService, settings: Settings, lifespan: Callable[[MCPServer], Any] | None = None,
+                 use_cwd: bool = True) -> MCPServer:
+    """The MCP server: the tools of ``MCP_MEMORY_TOOL_SET`` and the ``memory://`` resources, all over
+    ``get_service()``. ``use_cwd``: a session without roots takes its project from this process's git folder."""
+    tool_set = settings.tool_set
+    server = MemoryMCPServer("mcp-memory", version=__version__, instructions=INSTRUCTIONS[tool_set],
+                             lifespan=lifespan)
+    ops = Operations(ToolContext(get_service, settings, use_cwd))
+    (register_current_tools if tool_set == "current" else register_tools)(server, ops)
     _register_resources(server, get_service)
     return server
 
@@ -217,7 +266,7 @@ def run_stdio(settings: Settings, provider: ServiceProvider | None = None) -> in
                 yield {}
                 tg.cancel_scope.cancel()
 
-    server = build_server(provider.get, lifespan=lifespan)
+    server = build_server(provider.get, settings, lifespan=lifespan)
 
     async def main() -> int:
         async with anyio.create_task_group() as tg:

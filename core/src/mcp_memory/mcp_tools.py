@@ -1,345 +1,259 @@
-"""The MCP tools: names and parameters of the reference service's classic set, each one calling MemoryService.
+"""The MCP tools of the ``classic`` set: our names (and the reference service's classic ones) over ``Operations``.
 
 Every tool returns a short text plus structured content (its output schema comes from the
-``Annotated[CallToolResult, Model]`` return annotation). Service errors become tool errors.
+``Annotated[CallToolResult, Model]`` return annotation). Descriptions start with when to call the tool.
 """
 
-import functools
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from .errors import InvalidInputError, MemoryServiceError
-from .logging import get_logger
+from . import budget
+from .errors import InvalidInputError
+from .mcp_ops import Operations, guarded
 from .mcp_results import (
-    CleanupOutput,
-    DeleteByTagOutput,
-    DeleteOutput,
     ExactMatchOutput,
+    GetOutput,
     HealthOutput,
     ListOutput,
-    MemoryOut,
     RecallOutput,
-    RetrieveOutput,
-    ScoredMemory,
+    SearchOutput,
     StoreOutput,
     TagSearchOutput,
+    TrashListOutput,
+    TrashOutput,
     UpdateOutput,
-    count,
-    memory_line,
-    render_health,
-    render_memories,
-    render_scored,
-    result,
-    time_range_text,
 )
-from .models import iso, normalize_tags
-from .service import MemoryService
-
-log = get_logger(__name__)
-
-GetService = Callable[[], Awaitable[MemoryService]]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
                               open_world_hint=False)
 
-Tags = Annotated[
-    list[str] | str | None,
-    Field(description='Tags: a list of strings, or one comma-separated string ("project,decision").'),
-]
-RequiredTags = Annotated[
-    list[str] | str,
-    Field(description='One or more tags: a list of strings, or one comma-separated string ("a,b").'),
-]
-MemoryType = Annotated[
-    str | None, Field(description='Kind of memory, free text such as "note", "decision", "fact", "todo".')
-]
-NResults = Annotated[int, Field(ge=1, description="Maximum number of memories to return (default 5).")]
-ContentHash = Annotated[
-    str, Field(description="The content_hash of a memory, as returned by store, search and list tools.")
-]
-# Keys of update_memory_metadata's `updates` that can never change.
-_FIXED = ("content", "content_hash", "embedding", "created_at", "updated_at")
+# -- argument types shared by both tool sets ---------------------------------------------------------
+Tags = Annotated[list[str] | str | None, Field(description='List, or comma-separated string: "api,decision".')]
+RequiredTags = Annotated[list[str] | str, Field(description='One or more tags: ["api"] or "api,decision".')]
+MemoryType = Annotated[str | None, Field(description='Kind of memory, e.g. "decision", "preference", "fact".')]
+NResults = Annotated[int, Field(ge=1, le=100, description="Most results to return.")]
+ContentHash = Annotated[str, Field(description="A memory's content_hash, or a unique prefix of 8+ characters.")]
+Project = Annotated[str | None, Field(description=(
+    'Another project to use instead of the current one; "global" for memories of no project.'))]
+AllProjects = Annotated[bool, Field(description="Read every project, not just the current one plus global.")]
+MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
+    "Answer budget in approximate tokens; longer contents are cut with a marker (get_memory gives them whole)."))]
+Compact = Annotated[bool, Field(description="One line per memory (hash, first line, tags, date, score).")]
+Mode = Annotated[Literal["semantic", "lexical", "hybrid"] | None, Field(description=(
+    "hybrid (default): meaning and exact words; semantic: meaning only; lexical: exact words (names, ids)."))]
+MinRelevance = Annotated[float | None, Field(ge=0.0, le=1.0, description=(
+    "Drop weaker results (0..1); default MCP_MEMORY_MIN_RELEVANCE."))]
+Metadata = Annotated[dict[str, Any] | None, Field(description='Extra JSON to keep, e.g. {"source": "meeting"}.')]
+TrashAction = Annotated[Literal["list", "restore", "purge"], Field(description=(
+    "list: what is in the trash; restore: bring content_hashes back; purge: delete content_hashes (or everything "
+    "deleted older_than_days ago) for good."))]
+
+# Keys of update_memory_metadata's `updates` that can never change there.
+_FIXED = ("content_hash", "embedding", "created_at", "updated_at")
 
 
-def guarded(fn: Callable[..., Awaitable[CallToolResult]]) -> Callable[..., Awaitable[CallToolResult]]:
-    """Turn service errors into tool errors; log anything unexpected with its traceback (never crash)."""
-
-    @functools.wraps(fn)
-    async def wrapper(**kwargs: Any) -> CallToolResult:
-        try:
-            return await fn(**kwargs)
-        except ToolError:
-            raise
-        except MemoryServiceError as exc:
-            raise ToolError(str(exc)) from exc
-        except Exception as exc:
-            log.exception("tool failed unexpectedly", tool=fn.__name__, error=f"{type(exc).__name__}: {exc}")
-            raise ToolError(f"internal error ({type(exc).__name__}: {exc}); the server log on stderr has the "
-                            "traceback") from exc
-
-    return wrapper
+def tool(server: MCPServer, annotations: ToolAnnotations, name: str | None = None) -> Callable[[Any], Any]:
+    """Register ``fn`` as a guarded tool whose description is its docstring without indentation."""
+    def decorate(fn: Any) -> Any:
+        server.tool(name=name, description=inspect.cleandoc(fn.__doc__ or ""), annotations=annotations)(guarded(fn))
+        return fn
+    return decorate
 
 
-def _legacy_metadata(tags: Any, memory_type: Any, metadata: Any) -> tuple[Any, Any, Any]:
-    """The reference service took ``metadata.tags`` and ``metadata.type``: move them where they belong."""
-    if not isinstance(metadata, dict) or not ({"tags", "type"} & metadata.keys()):
-        return tags, memory_type, metadata
-    metadata = dict(metadata)
-    extra = metadata.pop("tags", None)
-    if extra is not None:
-        tags = normalize_tags(tags) + normalize_tags(extra)
-    kind = metadata.pop("type", None)
-    if memory_type is None and kind is not None:
-        memory_type = kind
-    return tags, memory_type, metadata
+def register_tools(server: MCPServer, ops: Operations) -> None:
+    """The classic set: store_memory, retrieve_memory, recall_memory, search_by_tag, ... (15 tools)."""
 
-
-def register_tools(server: MCPServer, get_service: GetService) -> None:
-    """Add the eleven memory tools to ``server``; each gets the service from ``get_service()``."""
-
-    @server.tool(annotations=WRITE)
-    @guarded
+    @tool(server, WRITE)
     async def store_memory(
-        content: Annotated[str, Field(description="The text to remember: one self-contained fact, decision, "
-                                                  "preference or note, written so it makes sense on its own later.")],
+        ctx: Context,
+        content: Annotated[str, Field(description="One self-contained fact, decision or preference, written to "
+                                                  "make sense on its own later.")],
         tags: Tags = None,
         memory_type: MemoryType = None,
-        metadata: Annotated[dict[str, Any] | None,
-                            Field(description="Any extra JSON object to keep with the memory (source, project...).")
-                            ] = None,
+        metadata: Metadata = None,
+        project: Project = None,
+        store_anyway: Annotated[bool, Field(description="Store even if a near-duplicate exists.")] = False,
     ) -> Annotated[CallToolResult, StoreOutput]:
-        """Save information to long-term memory so it can be found in later conversations.
+        """Call when the user states a decision, preference or fact worth keeping, or says "remember ...".
 
-        Use it when the user shares something worth remembering (preferences, decisions, facts about
-        people or projects, solutions) or asks you to remember something. Add a few short tags to make
-        tag search possible. Storing the same text twice does nothing: the answer says "duplicate" and
-        gives the content_hash of the memory already stored.
+        Stores it in the current project (or global with project="global"). The same text is stored once, and a
+        memory nearly identical to one of the same project is not stored twice: the answer names it.
         """
-        service = await get_service()
-        tags, memory_type, metadata = _legacy_metadata(tags, memory_type, metadata)
-        stored = await service.store(content, tags=tags, memory_type=memory_type, metadata=metadata)
-        m = MemoryOut.of(stored.memory)
-        if stored.duplicate:
-            message = f"Duplicate: this content is already stored as {m.content_hash} (since {m.created_at_iso})."
-        else:
-            message = f"Stored memory {m.content_hash}" + (f" with tags: {', '.join(m.tags)}." if m.tags else ".")
-        return result(message, StoreOutput(success=True, duplicate=stored.duplicate, content_hash=m.content_hash,
-                                           message=message, memory=m))
+        return await ops.store(ctx, content, tags, memory_type, metadata, project, store_anyway)
 
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, READ_ONLY)
     async def retrieve_memory(
-        query: Annotated[str, Field(description="What to look for, in natural language; matched by meaning, "
-                                                "so paraphrases work.")],
+        ctx: Context,
+        query: Annotated[str, Field(description='What to look for, in plain words: "database choice for staging".')],
         n_results: NResults = 5,
-        min_relevance: Annotated[float | None, Field(ge=0.0, le=1.0, description=(
-            "Drop results whose relevance (0..1) is below this; e.g. 0.3 keeps only fairly close matches."))] = None,
-        tags: Annotated[list[str] | str | None, Field(description=(
-            "Only memories carrying at least one of these tags (list or comma-separated string)."))] = None,
-        memory_type: Annotated[str | None, Field(description="Only memories of this type.")] = None,
-        mode: Annotated[Literal["semantic", "lexical", "hybrid"] | None, Field(description=(
-            "hybrid (default): meaning and exact words together; semantic: meaning only; lexical: "
-            "exact words only (names, numbers, rare terms)."))] = None,
-    ) -> Annotated[CallToolResult, RetrieveOutput]:
-        """Semantic search: find the stored memories most related in meaning to a question or topic.
+        min_relevance: MinRelevance = None,
+        tags: Tags = None,
+        memory_type: MemoryType = None,
+        mode: Mode = None,
+        project: Project = None,
+        all_projects: AllProjects = False,
+        max_tokens: MaxTokens = budget.DEFAULT_TOKENS,
+        compact: Compact = False,
+    ) -> Annotated[CallToolResult, SearchOutput]:
+        """Before answering anything about the user's past decisions, preferences or project facts, call this.
 
-        This is the default way to look something up in memory ("what does the user prefer for
-        coffee?", "database decisions"). Results are best first with a relevance score in 0..1.
-        For a period of time ("last week", "in March") use recall_memory; for exact tags use
-        search_by_tag; for an exact known text use exact_match_retrieve.
+        Searches memories of the current project and global ones by meaning and words, best first (relevance
+        0..1); weak matches are left out, so an empty answer means nothing relevant is stored. For a period
+        ("last week") use recall_memory.
         """
-        service = await get_service()
-        found = [ScoredMemory.of(r) for r in await service.retrieve(
-            query, n_results=n_results, tags=tags, memory_type=memory_type, min_relevance=min_relevance,
-            mode=mode)]
-        text = render_scored(f"Found {count(len(found))} for {query!r}:", found,
-                             f"No memories match {query!r}.")
-        return result(text, RetrieveOutput(query=query, results=found, total_results=len(found)))
+        return await ops.search(ctx, query, n_results, min_relevance, tags, memory_type, mode, project,
+                                all_projects, max_tokens, compact)
 
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, READ_ONLY)
     async def recall_memory(
+        ctx: Context,
         query: Annotated[str, Field(description=(
-            'A time expression, optionally with a topic: "yesterday", "last week", "in March", '
-            '"2 days ago", "last 3 months", "since 2026-01-15", "between 2026-01-01 and 2026-02-01", '
-            '"what did we decide about the API last week". Dates are UTC, YYYY-MM-DD.'))],
+            'A time expression, optionally with a topic: "yesterday", "last week", "in March", "since '
+            '2026-01-15", "what did we decide about the API last week". Dates are UTC.'))],
         n_results: NResults = 5,
+        project: Project = None,
+        all_projects: AllProjects = False,
+        max_tokens: MaxTokens = budget.DEFAULT_TOKENS,
+        compact: Compact = False,
     ) -> Annotated[CallToolResult, RecallOutput]:
-        """Recall memories by when they were stored, optionally ranked by a topic.
+        """Call when the user refers to a time: "what did we discuss yesterday?", "notes from last week".
 
-        Use it when the user refers to time: "what did we discuss yesterday?", "notes from last
-        week about the database", "what happened in March". The whole query ranks memories by
-        meaning and words, and memories from the period of the time expression are preferred (a
-        strong match from just outside it can still follow them); with no topic, the period's
-        memories are listed newest first. Without any time expression it behaves like
-        retrieve_memory.
+        Memories from that period rank first; a topic in the query ranks them by meaning, and without one the
+        period is listed newest first.
         """
-        service = await get_service()
-        recalled = await service.recall(query, n_results=n_results)
-        found = [ScoredMemory.of(r) for r in recalled.results]
-        if recalled.time_expression is None:
-            title = f"No time expression in {query!r}; found {count(len(found))} by meaning:"
-        else:
-            span = time_range_text(recalled.start, recalled.end)
-            about = f" about {recalled.semantic_query!r}" if recalled.semantic_query else ""
-            title = f"Found {count(len(found))}{about}, preferring {span}:"
-        empty = (f"No memories from {time_range_text(recalled.start, recalled.end)}."
-                 if recalled.time_expression else f"No memories match {query!r}.")
-        return result(render_scored(title, found, empty), RecallOutput(
-            query=query, time_expression=recalled.time_expression,
-            start_iso=iso(recalled.start) if recalled.start is not None else None,
-            end_iso=iso(recalled.end) if recalled.end is not None else None,
-            semantic_query=recalled.semantic_query, results=found, total_results=len(found)))
+        return await ops.recall(ctx, query, n_results, project, all_projects, max_tokens, compact)
 
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, READ_ONLY)
     async def search_by_tag(
+        ctx: Context,
         tags: RequiredTags,
-        match_all: Annotated[bool, Field(description=(
-            "false (default): memories with ANY of the tags; true: only memories with ALL of them."))] = False,
+        match_all: Annotated[bool, Field(description="true: only memories with ALL the tags.")] = False,
+        limit: Annotated[int, Field(ge=1, le=1000, description="Newest this many.")] = 10,
+        project: Project = None,
+        all_projects: AllProjects = False,
+        max_tokens: MaxTokens = budget.DEFAULT_TOKENS,
+        compact: Compact = False,
     ) -> Annotated[CallToolResult, TagSearchOutput]:
-        """Find memories by their tags (exact tag names, case-insensitive), newest first.
+        """Call when the user names a tag or category ("everything tagged billing"); newest first.
 
-        Use it when the user names a tag or category ("everything tagged project-x"). For a topic
-        in free words use retrieve_memory instead.
+        Tags match exactly (case-insensitive). For a topic in free words use retrieve_memory.
         """
-        service = await get_service()
-        memories = [MemoryOut.of(m) for m in await service.search_by_tag(tags, match_all=match_all)]
-        clean = normalize_tags(tags)
-        mode = "all" if match_all else "any"
-        text = render_memories(f"Found {count(len(memories))} with {mode} of the tags {', '.join(clean)}:",
-                               memories, f"No memories with {mode} of the tags {', '.join(clean)}.")
-        return result(text, TagSearchOutput(tags=clean, match_all=match_all, memories=memories,
-                                            total_results=len(memories)))
+        return await ops.by_tag(ctx, tags, match_all, limit, project, all_projects, max_tokens, compact)
 
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, READ_ONLY)
     async def exact_match_retrieve(
-        content: Annotated[str, Field(description="The exact text of the memory (case and surrounding "
-                                                  "spaces are ignored).")],
+        content: Annotated[str, Field(description="The exact text (case and surrounding spaces are ignored).")],
     ) -> Annotated[CallToolResult, ExactMatchOutput]:
-        """Check whether this exact text is stored, and return that memory (with its content_hash).
+        """Call to check whether an exact text is stored, and get its content_hash."""
+        return await ops.exact(content)
 
-        Use it to find the hash of a memory whose text you know, before updating or deleting it.
-        """
-        service = await get_service()
-        memory = await service.exact_match(content)
-        if memory is None:
-            return result("No memory has exactly this content.", ExactMatchOutput(found=False))
-        m = MemoryOut.of(memory)
-        return result("Found:\n" + memory_line(m), ExactMatchOutput(found=True, memory=m))
-
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, READ_ONLY)
     async def list_memories(
-        page: Annotated[int, Field(ge=1, description="Page number, starting at 1.")] = 1,
-        page_size: Annotated[int, Field(ge=1, description="Memories per page (default 10).")] = 10,
-        tag: Annotated[list[str] | str | None, Field(description=(
-            "Only memories with this tag (or any of these tags)."))] = None,
-        memory_type: Annotated[str | None, Field(description="Only memories of this type.")] = None,
+        ctx: Context,
+        page: Annotated[int, Field(ge=1, description="Page number, from 1.")] = 1,
+        page_size: Annotated[int, Field(ge=1, le=100, description="Memories per page.")] = 10,
+        tag: Tags = None,
+        memory_type: MemoryType = None,
+        project: Project = None,
+        all_projects: AllProjects = False,
+        max_tokens: MaxTokens = budget.DEFAULT_TOKENS,
+        compact: Compact = True,
     ) -> Annotated[CallToolResult, ListOutput]:
-        """Browse stored memories page by page, newest first, optionally filtered by tag or type.
+        """Call when the user wants to browse what is stored; newest first, one line each by default."""
+        return await ops.list(ctx, page, page_size, tag, memory_type, project, all_projects, max_tokens, compact)
 
-        Use it to show what is in memory; to find something specific, searching is better.
+    @tool(server, READ_ONLY)
+    async def get_memory(
+        content_hash: ContentHash,
+        history: Annotated[bool, Field(description="Also list the earlier versions of an edited memory.")] = False,
+    ) -> Annotated[CallToolResult, GetOutput]:
+        """Call to read the whole text of a memory that an answer cut short or listed compactly."""
+        return await ops.get(content_hash, history)
+
+    @tool(server, DESTRUCTIVE)
+    async def update_memory(
+        content_hash: ContentHash,
+        content: Annotated[str | None, Field(description="New text (the old one stays in the history).")] = None,
+        tags: Tags = None,
+        memory_type: MemoryType = None,
+        metadata: Annotated[dict[str, Any] | None, Field(description="Merged into the existing metadata.")] = None,
+        project: Project = None,
+    ) -> Annotated[CallToolResult, UpdateOutput]:
+        """Call when a stored fact changed: correct its text, tags, type, metadata or project.
+
+        New text gets a new content_hash (the answer gives both); the previous version is kept in its history
+        (get_memory history=true).
         """
-        service = await get_service()
-        listed = await service.list_memories(page=page, page_size=page_size, tag=tag, memory_type=memory_type)
-        memories = [MemoryOut.of(m) for m in listed.memories]
-        pages = max(1, -(-listed.total // listed.page_size))
-        title = f"Page {listed.page} of {pages} ({count(listed.total)} in total):"
-        text = render_memories(title, memories, f"Page {listed.page} is empty ({count(listed.total)} in total).")
-        return result(text, ListOutput(memories=memories, page=listed.page, page_size=listed.page_size,
-                                       total=listed.total, total_pages=pages, has_more=listed.has_more))
+        changes = {k: v for k, v in (("content", content), ("tags", tags), ("memory_type", memory_type),
+                                     ("metadata", metadata), ("project", project)) if v is not None}
+        return await ops.update(content_hash, **changes)
 
-    @server.tool(annotations=DESTRUCTIVE)
-    @guarded
-    async def delete_memory(content_hash: ContentHash) -> Annotated[CallToolResult, DeleteOutput]:
-        """Delete one memory, identified by its content_hash. This cannot be undone.
-
-        Find the hash first with retrieve_memory, search_by_tag, list_memories or exact_match_retrieve.
-        """
-        service = await get_service()
-        await service.delete(content_hash)
-        message = f"Deleted memory {content_hash.strip().lower()}."
-        return result(message, DeleteOutput(success=True, content_hash=content_hash.strip().lower(),
-                                            message=message))
-
-    @server.tool(annotations=DESTRUCTIVE)
-    @guarded
-    async def delete_by_tag(tags: RequiredTags) -> Annotated[CallToolResult, DeleteByTagOutput]:
-        """Delete every memory that carries ANY of the given tags; returns how many were deleted.
-
-        This cannot be undone: check first with search_by_tag what would be deleted.
-        """
-        service = await get_service()
-        deleted = await service.delete_by_tag(tags)
-        clean = normalize_tags(tags)
-        message = f"Deleted {count(deleted)} tagged {', '.join(clean)}."
-        return result(message, DeleteByTagOutput(tags=clean, deleted_count=deleted, message=message))
-
-    @server.tool(annotations=DESTRUCTIVE)
-    @guarded
+    @tool(server, DESTRUCTIVE)
     async def update_memory_metadata(
         content_hash: ContentHash,
         updates: Annotated[dict[str, Any], Field(description=(
-            'What to change: "tags" (replaces all tags; list or comma-separated string), "memory_type", '
-            'and "metadata" (merged into the existing metadata). Any other key is stored in metadata. '
-            'Example: {"tags": ["project", "done"], "metadata": {"status": "closed"}}'))],
+            '"tags" (replaces them), "memory_type", "metadata" (merged), "content"; other keys go into metadata. '
+            'Example: {"tags": ["done"], "metadata": {"status": "closed"}}'))],
     ) -> Annotated[CallToolResult, UpdateOutput]:
-        """Change the tags, type or metadata of a stored memory, keeping its content and creation date.
-
-        The content itself cannot change (store a new memory and delete the old one instead).
-        """
+        """Call to change a memory's tags, type or metadata (the reference service's name for update_memory)."""
         fixed = sorted(set(updates) & set(_FIXED))
         if fixed:
-            raise InvalidInputError(f"cannot change {', '.join(fixed)}; only tags, memory_type and metadata can "
-                                    "be updated (store a new memory to change the content)")
+            raise InvalidInputError(f"cannot change {', '.join(fixed)}")
         if not updates:
-            raise InvalidInputError('updates is empty; give "tags", "memory_type" and/or "metadata"')
-        changes: dict[str, Any] = {}
-        if "tags" in updates:
-            changes["tags"] = updates["tags"]
-        if "memory_type" in updates:
-            changes["memory_type"] = updates["memory_type"]
-        extra = {k: v for k, v in updates.items() if k not in ("tags", "memory_type", "metadata")}
+            raise InvalidInputError('updates is empty; give "tags", "memory_type", "metadata" and/or "content"')
+        changes: dict[str, Any] = {k: updates[k] for k in ("tags", "memory_type", "content") if k in updates}
+        extra = {k: v for k, v in updates.items() if k not in ("tags", "memory_type", "metadata", "content")}
         if "metadata" in updates or extra:
             meta = updates.get("metadata") or {}
             if not isinstance(meta, dict):
                 raise InvalidInputError(f"updates.metadata must be a JSON object, got {type(meta).__name__}")
             changes["metadata"] = {**meta, **extra}
-        service = await get_service()
-        updated = await service.update_metadata(content_hash, **changes)
-        m = MemoryOut.of(updated)
-        fields = sorted(changes)
-        text = f"Updated {', '.join(fields)} of memory {m.content_hash}.\n" + memory_line(m)
-        return result(text, UpdateOutput(success=True, content_hash=m.content_hash, updated_fields=fields, memory=m))
+        return await ops.update(content_hash, **changes)
 
-    @server.tool(annotations=DESTRUCTIVE)
-    @guarded
-    async def cleanup_duplicates() -> Annotated[CallToolResult, CleanupOutput]:
-        """Remove memories whose text repeats an older memory (keeps the oldest copy); returns the count.
+    @tool(server, DESTRUCTIVE)
+    async def delete_memory(content_hash: ContentHash) -> Annotated[CallToolResult, TrashOutput]:
+        """Call when the user asks to forget one memory; it goes to the trash (memory_trash restores it)."""
+        return await ops.delete(content_hash)
 
-        Duplicates can only come from imports; normal storing never creates them.
-        """
-        service = await get_service()
-        removed = await service.cleanup_duplicates()
-        message = f"Removed {count(removed, 'duplicate', 'duplicates')}." if removed else "No duplicates found."
-        return result(message, CleanupOutput(removed_count=removed, message=message))
+    @tool(server, DESTRUCTIVE)
+    async def delete_by_tag(
+        ctx: Context,
+        tags: RequiredTags,
+        project: Project = None,
+        all_projects: AllProjects = False,
+    ) -> Annotated[CallToolResult, TrashOutput]:
+        """Call to forget every memory carrying ANY of the tags; they go to the trash (check with search_by_tag)."""
+        return await ops.delete_by_tag(ctx, tags, project, all_projects)
 
-    @server.tool(annotations=READ_ONLY)
-    @guarded
+    @tool(server, DESTRUCTIVE)
+    async def cleanup_duplicates() -> Annotated[CallToolResult, TrashOutput]:
+        """Call to move memories whose text repeats an older one to the trash (only imports create them)."""
+        return await ops.cleanup()
+
+    register_trash_tool(server, ops)
+
+    @tool(server, READ_ONLY)
     async def check_database_health() -> Annotated[CallToolResult, HealthOutput]:
-        """Report the health of the memory database: store statistics, embedding model, coordination mode.
+        """Call when memory tools fail or the user asks how much is stored: store, model and mode status."""
+        return await ops.health()
 
-        Use it when memory tools fail or the user asks how much is stored.
-        """
-        service = await get_service()
-        health = HealthOutput(**await service.health())
-        return result(render_health(health), health)
+
+def register_trash_tool(server: MCPServer, ops: Operations) -> None:
+    """memory_trash, the same in both tool sets."""
+
+    @tool(server, DESTRUCTIVE)
+    async def memory_trash(
+        action: TrashAction,
+        content_hashes: Annotated[list[str] | None, Field(description="Hashes (or 8+ character prefixes).")] = None,
+        older_than_days: Annotated[float | None, Field(ge=0, description="purge: days in the trash.")] = None,
+        page: Annotated[int, Field(ge=1)] = 1,
+    ) -> Annotated[CallToolResult, TrashListOutput]:
+        """Call when the user wants a deleted memory back, or to see or empty the trash."""
+        return await ops.trash(action, content_hashes, older_than_days, page)

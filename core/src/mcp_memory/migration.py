@@ -1,9 +1,10 @@
 """Generic copy between any two stores, JSON backups and restores, with a progress bar and a verification.
 
-A source is a store (any registered backend, opened with ``initialize(None)``, read only) or a migrator:
-the built-in ``json`` (our backup format) and ``mcp-memory-service`` (the reference service's files), or one
-registered by a plugin through ``memory_register_migrators``. A target is a store, or ``json`` (a backup).
-Writes go through ``MemoryService.store_prepared`` so the service stays the one place of logic.
+A source is a store (any registered backend, opened with ``initialize(None)``, read only) or a migration
+source: the built-in ``json`` (our backup format), or one registered by a plugin through
+``memory_register_migrators`` (such as the reference service's files). A target is a store, or ``json`` (a
+backup). Every memory moves, the trash included, with its project, dates and usage. Writes go through
+``MemoryService.store_prepared`` so the service stays the one place of logic.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backup as backup_format
-from . import reference_import
-from .config import Settings
+from .config import Settings, default_data_dir
 from .errors import InvalidInputError
 from .logging import get_logger
 from .models import Memory, Vector
@@ -49,11 +49,8 @@ class _BackupSource:
         return self._batches()
 
 
-#: Migrators the core ships: name -> open_source(location).
-BUILTIN_MIGRATORS: dict[str, Callable[[str | None], Any]] = {
-    JSON: _BackupSource,
-    reference_import.NAME: reference_import.open_source,
-}
+#: Migration sources the core ships: name -> open(location).
+BUILTIN_MIGRATORS: dict[str, Callable[[str | None], Any]] = {JSON: _BackupSource}
 
 
 @dataclass
@@ -71,25 +68,29 @@ class Source:
 
 
 def default_location(settings: Settings, backend: str) -> str | None:
-    """The path or address a backend uses when no location is given."""
-    if backend == "sqlite_vec":
-        return str(settings.sqlite_path)
-    if backend == "chroma":
-        return None if settings.chroma_host else str(settings.chroma_path)
-    return None
+    """The path or address a backend uses when no location is given (its plugin says), or None."""
+    from .maintenance import store_location
+    from .plugins import get_plugin_manager
+
+    found = store_location(get_plugin_manager(settings), backend, settings)
+    return found.text if found is not None else None
 
 
 def _check_store_exists(settings: Settings, backend: str, location: str | None) -> None:
-    """Refuse a local source store that does not exist (opening it would create an empty one).
+    """Refuse a local source store that does not exist (opening it would create an empty one). Only locations
+    that are local paths are checked (a location given as a URL or DSN is the server's to check)."""
+    from .maintenance import store_location
+    from .plugins import get_plugin_manager
 
-    Only the file-based stores we know are checked; another backend's location may be a DSN or URL.
-    """
-    if backend not in ("sqlite_vec", "chroma"):
+    if location is not None:
+        if _REMOTE.match(location) or "://" in location:
+            return
+        path: Path | None = Path(location).expanduser()
+    else:
+        found = store_location(get_plugin_manager(settings), backend, settings)
+        path = found.path if found is not None else None
+    if path is None:
         return
-    where = location or default_location(settings, backend)
-    if where is None or _REMOTE.match(where):
-        return
-    path = Path(where).expanduser()
     if not path.exists():
         raise InvalidInputError(f"the {backend} source {path} does not exist: nothing to migrate (check --source-path)")
     if path.is_file() and path.stat().st_size == 0:
@@ -101,10 +102,10 @@ async def open_source(settings: Settings, name: str, location: str | None) -> So
     from .plugins import get_plugin_manager
 
     pm = get_plugin_manager(settings)
-    migrators = {**pm.registry.migrators, **BUILTIN_MIGRATORS}
+    migrators = {**{n: m.open for n, m in pm.registry.migrators.items()}, **BUILTIN_MIGRATORS}
     if name in pm.registry.storages:
         _check_store_exists(settings, name, location)
-        storage = pm.storage_factory(name)(settings, location=location)
+        storage = pm.storage_backend(name).factory(settings, location)
         try:
             await storage.initialize(None)
             stats = await storage.get_stats()
@@ -169,7 +170,7 @@ async def write_backup_from(source: Source, path: Path, quiet: bool = False) -> 
 
 def default_backup_path(settings: Settings, source: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return settings.sqlite_path.expanduser().parent / "backups" / f"{source}-{stamp}.json"
+    return default_data_dir() / "backups" / f"{source}-{stamp}.json"
 
 
 def _same_place(settings: Settings, a: str, a_loc: str | None, b: str, b_loc: str | None) -> bool:

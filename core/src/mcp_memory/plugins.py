@@ -8,6 +8,7 @@ implementation is called on its own: a failure becomes a recorded ``PluginFailur
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
@@ -100,7 +101,7 @@ class PluginManager:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
             except Exception as exc:  # a broken plugin must never take the service down
-                self._fail(ep.name, exc, "load", f"reinstall it (pip install --force-reinstall {dist}) or "
+                self.record_failure(ep.name, exc, "load", f"reinstall it (pip install --force-reinstall {dist}) or "
                                                  f"disable it with MCP_MEMORY_DISABLE_PLUGINS={ep.name}")
                 continue
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(module) or ()))
@@ -118,10 +119,10 @@ class PluginManager:
             try:
                 plugin.memory_add_hookspecs(pluginmanager=self.pm)
             except Exception as exc:
-                self._fail(name, exc, "memory_add_hookspecs")
+                self.record_failure(name, exc, "memory_add_hookspecs")
         self._registry = None
 
-    def _fail(self, plugin: str, exc: BaseException | str, stage: str, fix: str = "") -> None:
+    def record_failure(self, plugin: str, exc: BaseException | str, stage: str, fix: str = "") -> None:
         """Record a failure of ``plugin`` (logged once); raise instead in strict mode."""
         dist, version = self._dists.get(plugin, ("?", "?"))
         error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
@@ -149,7 +150,7 @@ class PluginManager:
             except PluginError:
                 raise
             except Exception as exc:
-                self._fail(impl.plugin_name, exc, hook_name)
+                self.record_failure(impl.plugin_name, exc, hook_name)
                 continue
             yield impl.plugin_name, result
 
@@ -167,10 +168,10 @@ class PluginManager:
             caller = getattr(self.pm.hook, name)
             if caller.spec is None:
                 for impl in caller.get_hookimpls():
-                    if not impl.hookimpl_opts.get("optionalhook"):
+                    if not getattr(impl, "optionalhook", False):
                         message = f"implements {name!r}, which is no hook of mcp_memory (misspelled?)"
                         problems.append(f"{impl.plugin_name}: {message}")
-                        self._fail(impl.plugin_name, message, "check_pending",
+                        self.record_failure(impl.plugin_name, message, "check_pending",
                                    f"rename it to one of the hooks in docs/plugin-authoring.md, or mark it "
                                    f"@hookimpl(optionalhook=True)")
         return problems
@@ -186,7 +187,7 @@ class PluginManager:
         reg = Registry()
         for hook_name, attribute, kind, label in _KINDS:
             table: dict[str, Any] = getattr(reg, attribute)
-            for impl in self.implementations(hook_name):
+            for impl in reversed(self.implementations(hook_name)):  # load order: the first plugin keeps a name
                 plugin = impl.plugin_name
 
                 def register(item: Any, *extra: Any, _plugin: str = plugin, _table: dict[str, Any] = table,
@@ -196,7 +197,7 @@ class PluginManager:
                                         f"arguments, got {type(item).__name__}")
                     owner = reg.owners.get((_label, item.name))
                     if owner is not None:
-                        self._fail(_plugin, f"registers the {_label} {item.name!r}, already registered by the "
+                        self.record_failure(_plugin, f"registers the {_label} {item.name!r}, already registered by the "
                                             f"plugin {owner!r}; the second registration is ignored", _hook,
                                    f"uninstall one of the two plugins, or disable one with "
                                    f"MCP_MEMORY_DISABLE_PLUGINS")
@@ -209,7 +210,7 @@ class PluginManager:
                 except PluginError:
                     raise
                 except Exception as exc:
-                    self._fail(plugin, exc, hook_name)
+                    self.record_failure(plugin, exc, hook_name)
         return reg
 
     def setting_groups(self) -> list[tuple[str, Sequence[Setting]]]:
@@ -225,15 +226,17 @@ class PluginManager:
         return self.registry.owners.get((kind, name))
 
     def _missing(self, kind: str, name: str, available: Iterable[str]) -> PluginError:
-        failures = [f for f in self.failed if name in (f.name, f.distribution) or f.name in name]
-        hint = ""
+        names = sorted(available)
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        failures = [f for f in self.failed if f.stage == "load" or f.stage.startswith("memory_register")]
         if failures:
             f = failures[0]
-            hint = f" The plugin {f.name!r} ({f.distribution}) failed ({f.stage}): {f.error}."
-        have = ", ".join(sorted(available)) or "none installed"
+            hint += f" The plugin {f.name!r} ({f.distribution}) failed ({f.stage}): {f.error}."
+        have = ", ".join(names) or "none installed"
         return PluginError(f"no {kind} named {name!r} is available (available: {have}).{hint} "
-                           "Run `memory plugins` to see what is installed and what failed; docs/backends.md "
-                           "lists the plugins and how to install them.")
+                           "`memory plugins` shows what is installed and what failed; docs/backends.md lists the "
+                           "plugins and how to install them.")
 
     def storage_backend(self, name: str) -> StorageBackend:
         try:
@@ -259,10 +262,14 @@ class PluginManager:
 
 
 _managers: dict[tuple[Any, ...], PluginManager] = {}
+#: a manager that ``get_plugin_manager`` returns whatever the settings (tests, embedding applications)
+_override: PluginManager | None = None
 
 
 def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
     """The process-wide plugin manager for these settings' plugin selection (allow/deny list, strictness)."""
+    if _override is not None:
+        return _override
     settings = settings or Settings.from_env()
     key = (settings.plugins_allowed, settings.plugins_disabled, settings.plugins_strict)
     if key not in _managers:

@@ -361,12 +361,32 @@ class MemoryService:
 
     async def delete_by_tag(self, tags: Any, scope: Scope | None = None) -> TrashResult:
         """Move every memory carrying any of the tags (within ``scope``) to the trash."""
-        clean = normalize_tags(tags)
-        if not clean:
+        if not normalize_tags(tags):
             raise InvalidInputError("give at least one tag")
-        where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean))
+        return await self.delete_matching(tags=tags, scope=scope)
+
+    async def delete_matching(self, tags: Any = None, match_all: Any = False, start: Any = None, end: Any = None,
+                              scope: Scope | None = None, dry_run: Any = False) -> TrashResult:
+        """Move every memory matching the tags (any, or all) and/or created between start and end to the trash;
+        with ``dry_run``, only say which. At least one of tags, start and end is required."""
+        clean = normalize_tags(tags)
+        lo, hi = self._time_range(start, end)
+        if not clean and lo is None and hi is None:
+            raise InvalidInputError("give tags and/or a time range: deleting everything is not offered")
+        where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean),
+                       match_all=check_bool(match_all, "match_all"), start=lo, end=hi)
         hashes = [m.content_hash for m in await self.storage.list_memories(where, 0, None)]
-        return TrashResult(await self.storage.trash(hashes, time.time(), DELETED) if hashes else [])
+        if check_bool(dry_run, "dry_run") or not hashes:
+            return TrashResult(hashes, "dry run" if dry_run else DELETED)
+        return TrashResult(await self.storage.trash(hashes, time.time(), DELETED))
+
+    @staticmethod
+    def _time_range(start: Any, end: Any) -> tuple[float | None, float | None]:
+        lo = None if start is None else parse_timestamp(start)
+        hi = None if end is None else parse_timestamp(end)
+        if lo is not None and hi is not None and hi < lo:
+            raise InvalidInputError("end is before start")
+        return lo, hi
 
     async def cleanup_duplicates(self) -> TrashResult:
         """Move memories whose normalised content repeats one stored earlier to the trash (the oldest copy
@@ -498,7 +518,8 @@ class MemoryService:
         return await self.storage.get_by_hash(content_hash(text))
 
     async def retrieve(self, query: Any, n_results: Any = 5, tags: Any = None, memory_type: Any = None,
-                       min_relevance: Any = None, mode: Any = None, scope: Scope | None = None) -> list[QueryResult]:
+                       min_relevance: Any = None, mode: Any = None, scope: Scope | None = None,
+                       start: Any = None, end: Any = None) -> list[QueryResult]:
         """Search, best first, within ``scope`` and optionally by any-tag and type. Results under the relevance
         floor (``min_relevance``, default ``MCP_MEMORY_MIN_RELEVANCE``) are dropped, never padded.
 
@@ -508,8 +529,9 @@ class MemoryService:
         text = check_query(query, self.settings.max_content_length)
         k = self._limit(n_results)
         floor = self._floor(min_relevance)
+        lo, hi = self._time_range(start, end)
         where = Filter(projects=(scope or Scope()).projects, tags=tuple(normalize_tags(tags)),
-                       memory_type=check_type(memory_type))
+                       memory_type=check_type(memory_type), start=lo, end=hi)
         results = await self._search(text, k, where, check_mode(mode, DEFAULT_MODE))
         return self._used([r for r in results if r.relevance_score >= floor])
 
@@ -616,19 +638,16 @@ class MemoryService:
     async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None,
                              scope: Scope | None = None) -> list[Memory]:
         """Memories created between start and end (either open), newest first."""
-        lo = None if start is None else parse_timestamp(start)
-        hi = None if end is None else parse_timestamp(end)
-        if lo is not None and hi is not None and hi < lo:
-            raise InvalidInputError("end is before start")
+        lo, hi = self._time_range(start, end)
         cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
         return await self.storage.list_memories(Filter(projects=(scope or Scope()).projects, start=lo, end=hi),
                                                 0, cap)
 
     async def list_memories(self, page: Any = 1, page_size: Any = 10, tag: Any = None, memory_type: Any = None,
-                            scope: Scope | None = None) -> Page:
-        """A page of memories, newest first, optionally by any-tag and type."""
+                            scope: Scope | None = None, match_all: Any = False) -> Page:
+        """A page of memories, newest first, optionally by tags (any, or all) and type."""
         where = Filter(projects=(scope or Scope()).projects, tags=tuple(normalize_tags(tag)),
-                       memory_type=check_type(memory_type))
+                       match_all=check_bool(match_all, "match_all"), memory_type=check_type(memory_type))
         return await self._page(where, page, page_size)
 
     async def _page(self, where: Filter, page: Any, page_size: Any) -> Page:

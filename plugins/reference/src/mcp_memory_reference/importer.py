@@ -3,12 +3,14 @@
 Two kinds of file are accepted (told apart by their first bytes):
 - its sqlite_vec database: table ``memories`` with ``content_hash``, ``content``, ``tags`` (comma-separated
   text), ``memory_type``, ``metadata`` (JSON text), ``created_at``/``updated_at`` (Unix seconds) and, in
-  newer versions, ``deleted_at`` (non-null = soft-deleted, skipped). Missing optional columns are
-  tolerated. The file is opened with ``mode=ro`` (and ``immutable=1`` when it has no ``-wal`` file):
+  newer versions, ``deleted_at`` (non-null = soft-deleted: such memories arrive in our trash). Missing
+  optional columns are tolerated. The file is opened with ``mode=ro`` (and ``immutable=1`` when it has no ``-wal`` file):
   it is never modified.
 - its JSON export: ``{"export_metadata": {...}, "memories": [...]}`` or a bare list of memory objects.
 
-Vectors are not read (the reference records no model): the target embeds the content again.
+Vectors are not read (the reference records no model): the target embeds the content again. Projects: the
+reference has none; a ``project`` key in a memory's metadata, or a ``project:NAME`` tag, becomes its project
+(every other memory is global).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from .backup import load_json
-from .errors import InvalidInputError, MemoryServiceError
-from .logging import get_logger
-from .models import (
+from mcp_memory.backup import load_json
+from mcp_memory.errors import InvalidInputError, MemoryServiceError
+from mcp_memory.logging import get_logger
+from mcp_memory.models import (
+    check_project,
     Memory,
     check_metadata,
     content_hash,
@@ -117,15 +120,32 @@ def to_memory(row: dict[str, Any]) -> Memory:
     if updated is None:
         updated = _timestamp(row.get("updated_at_iso")) or created
     memory_type = row.get("memory_type", row.get("type"))
+    tags = _tags(row.get("tags"))
+    metadata = _metadata(row.get("metadata"))
+    deleted = _timestamp(row.get("deleted_at"))
     return Memory(
         content=content,
         content_hash=(row.get("content_hash") or content_hash(content)).strip().lower(),
-        tags=_tags(row.get("tags")),
+        tags=tags,
         memory_type=memory_type.strip() or None if isinstance(memory_type, str) else None,
-        metadata=_metadata(row.get("metadata")),
+        metadata=metadata,
         created_at=created,
         updated_at=updated,
+        project=_project(metadata, tags),
+        deleted_at=deleted,
+        deleted_reason="deleted" if deleted is not None else None,
     )
+
+
+def _project(metadata: dict[str, Any], tags: list[str]) -> str | None:
+    """The project the reference recorded, if any: metadata ``project``, else a ``project:NAME`` tag."""
+    named = metadata.get("project")
+    if isinstance(named, str) and named.strip():
+        return check_project(named)
+    for tag in tags:
+        if tag.startswith("project:") and tag[8:].strip():
+            return check_project(tag[8:])
+    return None
 
 
 # -- the sqlite database -----------------------------------------------------------------------
@@ -157,14 +177,13 @@ def open_database(path: Path) -> ReferenceSource:
     conn = _connect_ro(path)
     try:
         cols = _columns(conn, path)
-        alive = " WHERE deleted_at IS NULL" if "deleted_at" in cols else ""
-        count = conn.execute(f"SELECT COUNT(*) FROM memories{alive}").fetchone()[0]
+        count = conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
     except sqlite3.Error as exc:
         raise InvalidInputError(f"cannot read the SQLite database {path}: {exc}") from None
     finally:
         conn.close()
     order = "created_at, rowid" if "created_at" in cols else "rowid"
-    sql = f"SELECT {', '.join(cols)} FROM memories{alive} ORDER BY {order}"
+    sql = f"SELECT {', '.join(cols)} FROM memories ORDER BY {order}"
 
     def rows() -> Iterator[dict[str, Any]]:
         reader = _connect_ro(path)
@@ -190,8 +209,7 @@ def open_export(path: Path) -> ReferenceSource:
         )
     if any(not isinstance(r, dict) for r in records):
         raise InvalidInputError(f"{path}: every entry of the export must be a JSON object")
-    alive = [r for r in records if r.get("deleted_at") is None]
-    return ReferenceSource(path, "export", len(alive), lambda: iter(alive))
+    return ReferenceSource(path, "export", len(records), lambda: iter(records))
 
 
 def open_source(location: str | None) -> ReferenceSource:

@@ -1,0 +1,23 @@
+"""Entry point of the ``reference`` plugin: the migration source ``mcp-memory-service``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mcp_memory import hookimpl
+from mcp_memory.registration import MigrationSource
+
+from .importer import NAME
+
+
+def open_source(location: str | None) -> Any:
+    from .importer import open_source as open_reference
+
+    return open_reference(location)
+
+
+@hookimpl
+def memory_register_migrators(register: Callable[[MigrationSource], None]) -> None:
+    register(MigrationSource(name=NAME, open=open_source,
+                             description="the reference mcp-memory-service's sqlite_vec database or JSON export "
+                                         "(read-only; soft-deleted memories go to the trash)"))
