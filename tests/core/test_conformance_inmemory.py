@@ -2,7 +2,7 @@
 
 import pytest
 
-from mcp_memory.testing import InMemoryStorage, StorageConformance
+from mcp_memory.testing import InMemoryStorage, LexicalInMemoryStorage, StorageConformance
 
 
 class TestInMemoryStorage(StorageConformance):
@@ -11,3 +11,11 @@ class TestInMemoryStorage(StorageConformance):
     @pytest.fixture
     def make_storage(self):
         return lambda: InMemoryStorage()
+
+
+class TestLexicalInMemoryStorage(StorageConformance):
+    persistent = False
+
+    @pytest.fixture
+    def make_storage(self):
+        return lambda: LexicalInMemoryStorage()

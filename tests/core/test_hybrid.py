@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 import pytest
 
 from mcp_memory import ranking
+from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError
 from mcp_memory.models import Memory, QueryResult
-from mcp_memory.protocols import LexicalSearch
+from mcp_memory.protocols import LIVE, LexicalSearch
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder, InMemoryStorage
 
@@ -27,11 +28,11 @@ class LexicalMemoryStorage(InMemoryStorage):
         self.queries: list[str] = []
         self.unsupported = False
 
-    async def search_lexical(self, query, k, tags=None, memory_type=None):
+    async def search_lexical(self, query, k, where=LIVE):
         if self.unsupported:
             raise NotImplementedError("no full-text index here")
         self.queries.append(query)
-        memories = self._filtered(tags, memory_type)
+        memories = self._selected(where)
         docs = {m.content_hash: set(re.findall(r"\w+", m.content.lower())) for m in memories}
         terms = query.split()
         df = {t: sum(t in words for words in docs.values()) for t in terms}
@@ -45,7 +46,7 @@ def make(storage=None, **settings) -> MemoryService:
     from mcp_memory.config import Settings
 
     return MemoryService(storage if storage is not None else LexicalMemoryStorage(), HashEmbedder(),
-                         Settings(max_content_length=1000, max_results=50, **settings))
+                         Settings(max_content_length=1000, max_results=50, duplicate_threshold=None, **settings))
 
 
 def memory(text: str, created: float = 1000.0) -> Memory:
@@ -127,7 +128,9 @@ async def test_hybrid_finds_what_either_ranking_finds_and_is_the_default():
         await service.store(t)
     default = await service.retrieve("where is zxq-77 kept", n_results=3)
     assert default[0].memory.content == texts[-1]
-    assert default == await service.retrieve("where is zxq-77 kept", n_results=3, mode="hybrid")
+    again = await service.retrieve("where is zxq-77 kept", n_results=3, mode="hybrid")
+    assert [(r.memory.content_hash, r.relevance_score) for r in default] == \
+        [(r.memory.content_hash, r.relevance_score) for r in again]
     assert all(0.0 <= r.relevance_score <= 1.0 for r in default)
     scores = [r.relevance_score for r in default]
     assert scores == sorted(scores, reverse=True)
@@ -145,7 +148,8 @@ async def test_store_without_lexical_search_falls_back_to_semantic_and_says_so_o
     assert not isinstance(service.storage, LexicalSearch)
     semantic = await service.retrieve("red fox", mode="semantic")
     for mode in ("lexical", "hybrid", None):
-        assert await service.retrieve("red fox", mode=mode) == semantic
+        assert [r.memory.content_hash for r in await service.retrieve("red fox", mode=mode)] == \
+            [r.memory.content_hash for r in semantic]
     err = capsys.readouterr().err
     assert err.count("lexical search unavailable") == 1 and "backend='memory'" in err
     assert service.search_modes == ["semantic"]
@@ -220,7 +224,7 @@ async def test_retrieve_memory_tool_passes_the_mode():
     async def get_service():
         return service
 
-    async with Client(build_server(get_service)) as client:
+    async with Client(build_server(get_service, Settings())) as client:
         await client.list_tools()
         res = await client.call_tool("retrieve_memory", {"query": "PX-4471", "mode": "lexical"})
         assert not res.is_error and storage.queries == ["px 4471"]

@@ -17,9 +17,12 @@ pytestmark = pytest.mark.anyio
 
 DAY = 86400.0
 READ_ONLY = {"retrieve_memory", "recall_memory", "search_by_tag", "exact_match_retrieve", "list_memories",
-             "check_database_health"}
-DESTRUCTIVE = {"delete_memory", "delete_by_tag", "update_memory_metadata", "cleanup_duplicates"}
+             "get_memory", "check_database_health"}
+DESTRUCTIVE = {"delete_memory", "delete_by_tag", "update_memory", "update_memory_metadata", "cleanup_duplicates",
+               "memory_trash"}
 ALL_TOOLS = READ_ONLY | DESTRUCTIVE | {"store_memory"}
+#: the size of tools/list in bytes, measured on this code (docs/retrieval.md reports it); a guard against bloat
+TOOLS_LIST_BYTES = {"classic": 27_000, "current": 18_000}
 
 
 @pytest.fixture
@@ -29,12 +32,18 @@ async def service(settings):
     return svc
 
 
+@pytest.fixture(autouse=True)
+def outside_git(tmp_path, monkeypatch):
+    """Sessions without roots take their project from the working directory: use one outside any git folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
-async def client(service):
+async def client(service, settings):
     async def get_service():
         return service
 
-    async with Client(build_server(get_service)) as c:
+    async with Client(build_server(get_service, settings)) as c:
         await c.list_tools()  # the client caches output schemas and validates every result against them
         yield c
 
@@ -58,15 +67,21 @@ async def test_tools_are_listed_with_schemas_annotations_and_descriptions(client
     assert set(tools) == ALL_TOOLS
     for name, tool in tools.items():
         assert tool.output_schema and tool.output_schema["type"] == "object", name
-        assert len(tool.description) > 80, name
+        assert 40 < len(tool.description) < 600, name
         assert tool.annotations.read_only_hint is (name in READ_ONLY), name
         assert tool.annotations.destructive_hint is (name in DESTRUCTIVE), name
+        assert tool.description == tool.description.strip() and "\n    " not in tool.description, name
     assert set(tools["store_memory"].input_schema["required"]) == {"content"}
-    assert set(tools["store_memory"].input_schema["properties"]) == {"content", "tags", "memory_type", "metadata"}
+    assert set(tools["store_memory"].input_schema["properties"]) == {"content", "tags", "memory_type", "metadata",
+                                                                      "project", "store_anyway"}
     assert set(tools["retrieve_memory"].input_schema["properties"]) == {
-        "query", "n_results", "min_relevance", "tags", "memory_type", "mode"}
-    assert set(tools["list_memories"].input_schema["properties"]) == {"page", "page_size", "tag", "memory_type"}
+        "query", "n_results", "min_relevance", "tags", "memory_type", "mode", "project", "all_projects",
+        "max_tokens", "compact"}
+    assert set(tools["list_memories"].input_schema["properties"]) == {
+        "page", "page_size", "tag", "memory_type", "project", "all_projects", "max_tokens", "compact"}
     assert "last week" in tools["recall_memory"].description + json.dumps(tools["recall_memory"].input_schema)
+    assert tools["retrieve_memory"].description.startswith("Before answering anything about the user's past")
+    assert "Semantic search" not in tools["retrieve_memory"].description
 
 
 async def test_initialize_and_list_do_not_open_the_service():
@@ -76,8 +91,8 @@ async def test_initialize_and_list_do_not_open_the_service():
         opened.append(1)
         raise StorageError("store unavailable: fix the path")
 
-    async with Client(build_server(get_service)) as c:
-        assert len((await c.list_tools()).tools) == 11
+    async with Client(build_server(get_service, Settings())) as c:
+        assert len((await c.list_tools()).tools) == 14
         assert len((await c.list_resources()).resources) == 3
         assert opened == []
         res = await c.call_tool("list_memories", {})
@@ -92,7 +107,7 @@ async def test_store_then_duplicate(client):
     assert data["memory"]["tags"] == ["drink", "pref"] and data["memory"]["metadata"] == {"source": "chat"}
     again, text = await call(client, "store_memory", content="  the user prefers GREEN tea ")
     assert again["duplicate"] is True and again["content_hash"] == data["content_hash"]
-    assert "Duplicate" in text and data["content_hash"] in text
+    assert "Duplicate" in text and data["content_hash"][:12] in text
 
 
 async def test_store_accepts_comma_separated_tags_and_legacy_metadata_tags(client):
@@ -116,7 +131,7 @@ async def test_retrieve_filters_and_scores(client):
     data, _ = await call(client, "retrieve_memory", query="green tea", memory_type="event")
     assert [r["memory"]["tags"] for r in data["results"]] == [["work"]]
     data, text = await call(client, "retrieve_memory", query="green tea", min_relevance=1.0)
-    assert data["results"] == [] and "No memories" in text
+    assert data["results"] == [] and "No memory is relevant" in text
 
 
 async def test_recall_by_time_expression(client, service):
@@ -137,7 +152,7 @@ async def test_recall_by_time_expression(client, service):
     data, text = await call(client, "recall_memory", query="between 2019-01-01 and 2019-02-01")
     assert data["results"] == [] and "No memories from 2019-01-01" in text
     data, _ = await call(client, "recall_memory", query="postgres", n_results=3)  # no time: semantic search
-    assert data["time_expression"] is None
+    assert data.get("time_expression") is None
     assert all("postgres" in r["memory"]["content"] for r in data["results"]) and data["total_results"] == 3
 
 
@@ -158,7 +173,7 @@ async def test_exact_match(client):
     data, _ = await call(client, "exact_match_retrieve", content="exact words here ")
     assert data["found"] is True and data["memory"]["content_hash"] == stored["content_hash"]
     data, text = await call(client, "exact_match_retrieve", content="other words")
-    assert data == {"found": False, "memory": None} and "No memory" in text
+    assert data == {"found": False} and "No memory" in text
 
 
 async def test_list_memories_pages_newest_first(client, service):
@@ -177,12 +192,18 @@ async def test_list_memories_pages_newest_first(client, service):
 
 async def test_delete_memory_and_unknown_hash(client):
     stored, _ = await call(client, "store_memory", content="to be deleted")
-    data, _ = await call(client, "delete_memory", content_hash=stored["content_hash"])
-    assert data["success"] is True
+    data, text = await call(client, "delete_memory", content_hash=stored["content_hash"][:10])
+    assert data["success"] is True and data["trashed_count"] == 1 and "trash" in text and "restore" in text
     text = await call_error(client, "delete_memory", content_hash=stored["content_hash"])
     assert "no memory with content_hash" in text
     data, _ = await call(client, "exact_match_retrieve", content="to be deleted")
     assert data["found"] is False
+    data, text = await call(client, "memory_trash", action="list")
+    assert data["count"] == 1 and "to be deleted" in text
+    data, _ = await call(client, "memory_trash", action="restore", content_hashes=[stored["content_hash"][:12]])
+    assert data["count"] == 1
+    data, _ = await call(client, "exact_match_retrieve", content="to be deleted")
+    assert data["found"] is True
 
 
 async def test_delete_by_tag_counts(client):
@@ -190,7 +211,7 @@ async def test_delete_by_tag_counts(client):
     await call(client, "store_memory", content="t2", tags="temp,x")
     await call(client, "store_memory", content="keep", tags="x")
     data, text = await call(client, "delete_by_tag", tags="temp")
-    assert data["deleted_count"] == 2 and "2 memories" in text
+    assert data["trashed_count"] == 2 and "2 memories" in text and "trash" in text
     data, _ = await call(client, "list_memories")
     assert [m["content"] for m in data["memories"]] == ["keep"]
 
@@ -206,9 +227,9 @@ async def test_update_memory_metadata(client):
     assert m["tags"] == ["b", "c"] and m["memory_type"] == "event"
     assert m["metadata"] == {"owner": "ann", "status": "done", "priority": 2}
     assert m["content"] == "project kickoff" and m["created_at"] == stored["memory"]["created_at"]
-    assert data["updated_fields"] == ["memory_type", "metadata", "tags"] and h in text
-    assert "content" in await call_error(client, "update_memory_metadata", content_hash=h,
-                                         updates={"content": "new text"})
+    assert data["updated_fields"] == ["memory_type", "metadata", "tags"] and h[:12] in text
+    assert "content_hash" in await call_error(client, "update_memory_metadata", content_hash=h,
+                                              updates={"content_hash": "x"})
     assert "updates is empty" in await call_error(client, "update_memory_metadata", content_hash=h, updates={})
     assert "no memory" in await call_error(client, "update_memory_metadata", content_hash="0" * 64,
                                            updates={"tags": "x"})
@@ -219,9 +240,9 @@ async def test_cleanup_duplicates(client, service):
     foreign = Memory("same text", "f" * 64, created_at=time.time() + 5)  # an import that kept a foreign hash
     await service.storage.store(foreign, [1.0] + [0.0] * 63)
     data, text = await call(client, "cleanup_duplicates")
-    assert data["removed_count"] == 1 and "1 duplicate" in text
+    assert data["trashed_count"] == 1 and "1 duplicate" in text
     data, text = await call(client, "cleanup_duplicates")
-    assert data["removed_count"] == 0 and "No duplicates" in text
+    assert data["trashed_count"] == 0 and "No duplicates" in text
 
 
 async def test_check_database_health(client):
@@ -229,7 +250,7 @@ async def test_check_database_health(client):
     data, text = await call(client, "check_database_health")
     assert data["status"] == "healthy" and data["coordination_mode"] == "direct"
     assert data["storage"]["total_memories"] == 1 and data["embedder"]["model"] == "test-hash-embedder"
-    assert "healthy" in text and "1 memory," in text
+    assert "healthy" in text and "1 memory (+0 in the trash)" in text
 
 
 async def test_resources(client, service):
@@ -267,11 +288,16 @@ async def test_resources(client, service):
     ("search_by_tag", {"tags": "a", "match_all": "perhaps"}, "match_all"),
     ("exact_match_retrieve", {"content": ""}, "content is empty"),
     ("list_memories", {"page": 0}, "page"),
-    ("delete_memory", {"content_hash": "deadbeef"}, "no memory with content_hash 'deadbeef'"),
+    ("delete_memory", {"content_hash": "deadbeef"}, "no memory has a content_hash starting with 'deadbeef'"),
+    ("delete_memory", {"content_hash": "dead"}, "too short"),
     ("delete_memory", {"content_hash": ""}, "content_hash"),
     ("delete_by_tag", {"tags": " , "}, "at least one tag"),
     ("update_memory_metadata", {"content_hash": "abc"}, "updates"),
     ("update_memory_metadata", {"content_hash": "abc", "updates": "tags"}, "updates"),
+    ("update_memory", {"content_hash": "0" * 64}, "nothing to change"),
+    ("memory_trash", {"action": "restore"}, "give one or more content hashes"),
+    ("memory_trash", {"action": "empty"}, "action"),
+    ("get_memory", {"content_hash": "0" * 64}, "no memory with content_hash"),
     ("no_such_tool", {}, "Unknown tool"),
 ])
 async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(client, name, arguments, expected):

@@ -70,7 +70,7 @@ async def test_tags_any_all_and_delete_by_tag(service):
         await service.search_by_tag([])
     with pytest.raises(InvalidInputError):
         await service.search_by_tag(["a"], match_all="yes")
-    assert await service.delete_by_tag("c") == 1
+    assert (await service.delete_by_tag("c")).count == 1
     assert await service.count() == 1
 
 
@@ -141,8 +141,9 @@ async def test_cleanup_duplicates_keeps_oldest(service):
     foreign = Memory.create("same TEXT", created_at=200.0).with_changes(content_hash="foreign-hash")
     await service.store_prepared([foreign])
     assert await service.count() == 2
-    assert await service.cleanup_duplicates() == 1
+    assert (await service.cleanup_duplicates()).hashes == ["foreign-hash"]
     assert (await service.list_memories()).memories[0].created_at == 100.0
+    assert [m.content_hash for m in (await service.trash_list()).memories] == ["foreign-hash"]
 
 
 async def test_stats_and_health(service):
@@ -159,9 +160,9 @@ async def test_store_prepared_with_vectors_lets_the_store_report_duplicates(serv
     lookups: list[str] = []
     original = service.storage.get_by_hash
 
-    async def counting(content_hash):
+    async def counting(content_hash, trashed=False):
         lookups.append(content_hash)
-        return await original(content_hash)
+        return await original(content_hash, trashed)
 
     monkeypatch.setattr(service.storage, "get_by_hash", counting)
     calls = service.embedder.calls

@@ -44,11 +44,13 @@ def memory_register_storage(register: Callable[[StorageBackend], None]) -> None:
 
 
 @hookspec(firstresult=True)
-def memory_storage_location(backend: str, settings: Settings) -> StoreLocation | None:
-    """Where ``backend`` keeps its data when no location is given; None when ``backend`` is not this plugin's.
+def memory_storage_location(backend: str, settings: Settings, location: str | None) -> StoreLocation | None:
+    """Where ``backend`` keeps its data: at ``location`` (a path, URL or DSN given by the user), or where it is
+    configured to when ``location`` is None. None when ``backend`` is not this plugin's.
 
-    Used by ``memory migrate`` (default locations, refusing to copy a store onto itself, refusing a source that
-    does not exist), ``memory verify``, and to tell which store an HTTP server serves.
+    ``StoreLocation.path`` is set when the data is a local file or directory. Used by ``memory migrate`` (default
+    locations, refusing to copy a store onto itself, refusing a local source that does not exist), ``memory
+    verify``, and to tell which store an HTTP server serves.
     """
 
 

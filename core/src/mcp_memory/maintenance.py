@@ -18,9 +18,11 @@ from .plugins import PluginManager, get_plugin_manager
 from .registration import Check, StoreLocation
 
 
-def store_location(pm: PluginManager, backend: str, settings: Settings) -> StoreLocation | None:
-    """Where ``backend`` keeps its data by default, as its plugin says (None when it does not say)."""
-    found = pm.first_result("memory_storage_location", backend=backend, settings=settings)
+def store_location(pm: PluginManager, backend: str, settings: Settings, location: str | None = None
+                   ) -> StoreLocation | None:
+    """Where ``backend`` keeps its data (at ``location``, or by default), as its plugin says (None when it does
+    not say)."""
+    found = pm.first_result("memory_storage_location", backend=backend, settings=settings, location=location)
     return found if isinstance(found, StoreLocation) else None
 
 

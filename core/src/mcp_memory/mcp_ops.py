@@ -28,7 +28,6 @@ from .mcp_results import (
     GetOutput,
     HealthOutput,
     ListOutput,
-    MemoriesOutput,
     MemoryOut,
     RecallOutput,
     SearchOutput,
@@ -47,7 +46,7 @@ from .mcp_results import (
     scored,
     time_range_text,
 )
-from .models import iso, normalize_tags
+from .models import QueryResult, iso, normalize_tags, parse_timestamp
 from .projects import current_project
 from .service import MemoryService
 
@@ -333,18 +332,25 @@ class Operations:
         m = MemoryOut.of(memory)
         return result("Found:\n" + memory_line(m), ExactMatchOutput(found=True, memory=m))
 
-    async def time_range(self, ctx: Any, start: Any = None, end: Any = None, limit: Any = 10, project: Any = None,
-                         all_projects: Any = False, max_tokens: Any = budget.DEFAULT_TOKENS,
-                         compact: Any = False) -> CallToolResult:
+    async def filtered(self, ctx: Any, tags: Any = None, match_all: Any = False, start: Any = None, end: Any = None,
+                       limit: Any = 10, project: Any = None, all_projects: Any = False,
+                       max_tokens: Any = budget.DEFAULT_TOKENS, compact: Any = False) -> CallToolResult:
+        """Memories by tags and/or period, newest first, shaped like a search answer (relevance 1)."""
         scope = await self.tools.scope(ctx, project, all_projects)
         service = await self._service()
-        found = await service.search_by_time(start, end, limit=limit, scope=scope)
+        if normalize_tags(tags):
+            found = [m for m in await service.search_by_tag(tags, match_all=match_all, scope=scope,
+                                                            limit=service.settings.max_results)
+                     if (start is None or m.created_at >= parse_timestamp(start))
+                     and (end is None or m.created_at <= parse_timestamp(end))][:service._limit(limit, "limit")]
+        else:
+            found = await service.search_by_time(start, end, limit=limit, scope=scope)
         fitted = budget.fit(found, max_tokens, compact)
-        memories = [MemoryOut.of(m, compact) for m in fitted.memories]
-        text = render_memories(f"Newest {count(len(found))} in that period ({scope.describe()}):", memories,
-                               f"No memories in that period ({scope.describe()}).", fitted.note(), compact)
-        return result(text, MemoriesOutput(scope=scope.describe(), memories=memories, total_results=len(found),
-                                           note=fitted.note()))
+        shown = scored([QueryResult(m, 1.0) for m in found], fitted, compact)
+        text = render_scored(f"Newest {count(len(found))} matching ({scope.describe()}):", shown,
+                             f"No memories match ({scope.describe()}).", fitted.note(), compact)
+        return result(text, SearchOutput(query="", scope=scope.describe(), results=shown, total_results=len(found),
+                                         note=fitted.note()))
 
     async def stats(self) -> CallToolResult:
         service = await self._service()

@@ -73,7 +73,7 @@ class RecallOutput(SearchOutput):
     time_expression: str | None = None
     start_iso: str | None = None
     end_iso: str | None = None
-    semantic_query: str
+    semantic_query: str = ""
 
 
 class MemoriesOutput(BaseModel):

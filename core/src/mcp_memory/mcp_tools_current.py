@@ -19,7 +19,7 @@ from .mcp_results import (
     GetOutput,
     HealthOutput,
     ListOutput,
-    SearchOutput,
+    RecallOutput,
     StatsOutput,
     StoreOutput,
     TrashOutput,
@@ -85,7 +85,7 @@ def register_current_tools(server: MCPServer, ops: Operations) -> None:
         project: Project = None,
         all_projects: AllProjects = False,
         compact: Compact = False,
-    ) -> Annotated[CallToolResult, SearchOutput]:
+    ) -> Annotated[CallToolResult, RecallOutput]:
         """Before answering anything about the user's past decisions, preferences or project facts, call this.
 
         Finds memories of the current project and global ones by meaning and words, best first; weak matches are
@@ -96,11 +96,10 @@ def register_current_tools(server: MCPServer, ops: Operations) -> None:
             text = f"{query} {time_expr}" if query else time_expr
             return await ops.recall(ctx, text, limit, project, all_projects, tokens, compact)
         if not query:
-            if tags:
-                return await ops.by_tag(ctx, tags, tag_match == "all", limit, project, all_projects, tokens, compact)
-            if after is None and before is None:
+            if not tags and after is None and before is None:
                 raise InvalidInputError("give a query, a time filter (time_expr, after, before) or tags")
-            return await ops.time_range(ctx, after, before, limit, project, all_projects, tokens, compact)
+            return await ops.filtered(ctx, tags, tag_match == "all", after, before, limit, project, all_projects,
+                                      tokens, compact)
         if tag_match == "all" and tags:
             raise InvalidInputError('tag_match "all" works without a query (it lists the memories carrying every '
                                     'tag); with a query, tags filter by any of them')

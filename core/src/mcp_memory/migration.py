@@ -9,7 +9,6 @@ backup). Every memory moves, the trash included, with its project, dates and usa
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,6 @@ log = get_logger(__name__)
 
 Batch = list[tuple[Memory, "Vector | None"]]
 JSON = "json"
-_REMOTE = re.compile(r"^(https?://|[A-Za-z0-9.\-]+:\d{1,5}$)")
 
 
 class _BackupSource:
@@ -76,19 +74,25 @@ def default_location(settings: Settings, backend: str) -> str | None:
     return found.text if found is not None else None
 
 
-def _check_store_exists(settings: Settings, backend: str, location: str | None) -> None:
-    """Refuse a local source store that does not exist (opening it would create an empty one). Only locations
-    that are local paths are checked (a location given as a URL or DSN is the server's to check)."""
+def _place(settings: Settings, backend: str, location: str | None) -> str | None:
+    """A comparable form of where a store lives: its resolved local path, else the location text."""
     from .maintenance import store_location
     from .plugins import get_plugin_manager
 
-    if location is not None:
-        if _REMOTE.match(location) or "://" in location:
-            return
-        path: Path | None = Path(location).expanduser()
-    else:
-        found = store_location(get_plugin_manager(settings), backend, settings)
-        path = found.path if found is not None else None
+    found = store_location(get_plugin_manager(settings), backend, settings, location)
+    if found is None:
+        return location
+    return str(found.path.expanduser().resolve()) if found.path is not None else found.text
+
+
+def _check_store_exists(settings: Settings, backend: str, location: str | None) -> None:
+    """Refuse a local source store that does not exist (opening it would create an empty one). The store's plugin
+    says whether a location is local (a URL or DSN is the server's to check)."""
+    from .maintenance import store_location
+    from .plugins import get_plugin_manager
+
+    found = store_location(get_plugin_manager(settings), backend, settings, location)
+    path = found.path if found is not None else None
     if path is None:
         return
     if not path.exists():
@@ -112,7 +116,8 @@ async def open_source(settings: Settings, name: str, location: str | None) -> So
         except BaseException:
             await storage.close()
             raise
-        return Source(name, location or default_location(settings, name), int(stats.get("total_memories") or 0),
+        total = int(stats.get("total_memories") or 0) + int(stats.get("trashed_memories") or 0)
+        return Source(name, location or default_location(settings, name), total,
                       stats.get("embedding_model"), stats.get("embedding_dimension"),
                       lambda: storage.iter_memories(), storage.close)
     if name in migrators:
@@ -174,14 +179,7 @@ def default_backup_path(settings: Settings, source: str) -> Path:
 
 
 def _same_place(settings: Settings, a: str, a_loc: str | None, b: str, b_loc: str | None) -> bool:
-    if a != b:
-        return False
-    left, right = a_loc or default_location(settings, a), b_loc or default_location(settings, b)
-    if left is None or right is None:
-        return left == right
-    if _REMOTE.match(left) or _REMOTE.match(right):
-        return left == right
-    return Path(left).expanduser().resolve() == Path(right).expanduser().resolve()
+    return a == b and _place(settings, a, a_loc) == _place(settings, b, b_loc)
 
 
 async def migrate(

@@ -30,7 +30,8 @@ from .inputs import (
     check_type,
 )
 from .logging import get_logger
-from .models import Memory, QueryResult, Vector, content_hash, normalize_tags, parse_timestamp
+from .models import Memory, QueryResult, Vector, normalize_tags, parse_timestamp
+from .models import content_hash as hash_of
 from .protocols import LIVE, TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
 from .timeparse import parse_time_expression
 
@@ -324,12 +325,12 @@ class MemoryService:
         if project is not _MISSING:
             changes["project"] = Scope.of(project=project).write_project
         text = None if content is _MISSING else check_content(content, self.settings.max_content_length)
-        if text is None or content_hash(text) == current.content_hash:
+        if text is None or hash_of(text) == current.content_hash:
             updated = replace(current, **changes)
             if not await self.storage.update_memory(updated):
                 raise NotFoundError(f"no memory with content_hash {current.content_hash!r}")
             return UpdateResult(updated)
-        new = replace(current, content=text, content_hash=content_hash(text), use_count=0, last_used_at=None,
+        new = replace(current, content=text, content_hash=hash_of(text), use_count=0, last_used_at=None,
                       **changes)
         clash = await self.storage.get_by_hash(new.content_hash, trashed=None)
         if clash is not None and not clash.trashed:
@@ -397,7 +398,7 @@ class MemoryService:
             for memory, _ in batch:
                 if memory.trashed:
                     continue
-                key = content_hash(memory.content)
+                key = hash_of(memory.content)
                 if key in keep:
                     doomed.append(memory.content_hash)
                 else:
@@ -515,7 +516,7 @@ class MemoryService:
     async def exact_match(self, content: Any) -> Memory | None:
         """The live memory whose content equals this text (same normalisation as the hash), or None."""
         text = check_content(content, self.settings.max_content_length)
-        return await self.storage.get_by_hash(content_hash(text))
+        return await self.storage.get_by_hash(hash_of(text))
 
     async def retrieve(self, query: Any, n_results: Any = 5, tags: Any = None, memory_type: Any = None,
                        min_relevance: Any = None, mode: Any = None, scope: Scope | None = None,

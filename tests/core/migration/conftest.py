@@ -6,6 +6,7 @@ import pytest
 from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.hookspecs import hookimpl
+from mcp_memory.registration import EmbedderBackend, MigrationSource, StorageBackend, StoreLocation
 from mcp_memory.testing import HashEmbedder, InMemoryStorage
 
 
@@ -22,26 +23,33 @@ class StoresPlugin:
 
     @hookimpl
     def memory_register_storage(self, register):
-        register("mem", lambda settings, location=None: self.store(location))
+        register(StorageBackend(name="mem", factory=lambda settings, location: self.store(location)))
 
     @hookimpl
     def memory_register_embedder(self, register):
         for name, embedder in self.embedders.items():
-            register(name, lambda settings, e=embedder: e)
+            register(EmbedderBackend(name=name, factory=lambda settings, e=embedder: e))
 
     @hookimpl
     def memory_register_migrators(self, register):
         for name, opener in self.migrators.items():
-            register(name, opener)
+            register(MigrationSource(name=name, open=opener))
+
+    @hookimpl
+    def memory_storage_location(self, backend, settings, location):
+        return StoreLocation(text=f"mem:{location or 'default'}") if backend == "mem" else None
 
 
 @pytest.fixture
-def stores(monkeypatch):
+def stores(monkeypatch, tmp_path):
     settings = Settings(storage_backend="mem", embedder="hash")
     pm = plugins.PluginManager(settings, entry_points_source=list)
     plugin = StoresPlugin()
     pm.register_object(plugin, "stores")
-    monkeypatch.setattr(plugins, "_default", pm)
+    monkeypatch.setattr(plugins, "_override", pm)
     monkeypatch.setenv("MCP_MEMORY_STORAGE_BACKEND", "mem")
     monkeypatch.setenv("MCP_MEMORY_EMBEDDER", "hash")
+    monkeypatch.setenv("MCP_MEMORY_DUPLICATE_THRESHOLD", "off")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
     return plugin

@@ -23,7 +23,9 @@ TRICKY = [
     Memory(content="no type, no tags", content_hash="f" * 64, tags=[], memory_type=None, metadata={},
            created_at=0.1, updated_at=1_800_000_000.987654),
     Memory.create("  Leading and trailing space  ", tags=["x"], metadata={"big": 10**15, "neg": -1e-9},
-                  created_at=1_234_567_890.0),
+                  created_at=1_234_567_890.0, project="Projekt ü"),
+    Memory(content="in the trash, used twice", content_hash="e" * 64, created_at=5.0, updated_at=6.0, project="p",
+           last_used_at=7.5, use_count=2, deleted_at=8.25, deleted_reason="edited", replaced_by="f" * 64),
 ]
 
 
@@ -36,12 +38,13 @@ async def test_write_then_read_is_lossless(tmp_path):
     path = tmp_path / "b.json"
     count = await backup.write_backup(path, batches(TRICKY), embedding_model="m", embedding_dimension=3,
                                       source={"backend": "mem", "location": "a"})
-    assert count == 3
+    assert count == 4
     raw = json.loads(path.read_text(encoding="utf-8"))
-    assert raw["format"] == "mcp-memory-backup" and raw["version"] == 1 and raw["count"] == 3
+    assert raw["format"] == "mcp-memory-backup" and raw["version"] == 2 and raw["count"] == 4
     assert raw["embedding_model"] == "m" and raw["created_at"].endswith("Z")
-    assert set(raw["memories"][0]) == {"content", "content_hash", "tags", "memory_type", "metadata",
-                                       "created_at", "updated_at"}
+    assert set(raw["memories"][0]) == {"content", "content_hash", "tags", "memory_type", "metadata", "project",
+                                       "created_at", "updated_at", "last_used_at", "use_count", "deleted_at",
+                                       "deleted_reason", "replaced_by"}
     header, memories = backup.read_backup(path)
     assert memories == TRICKY
     assert header["source"] == {"backend": "mem", "location": "a"}
@@ -54,12 +57,12 @@ async def test_store_backup_restore_round_trip(stores, tmp_path):
     await source.initialize(EmbeddingInfo(embedder.model_name, embedder.dimension))
     await source.store_batch([(m, v) for m, v in zip(TRICKY, embedder.embed([m.content for m in TRICKY]))])
     report = await backup_store(SETTINGS, str(tmp_path / "full.json"), "mem", "a", quiet=True)
-    assert report.verified and report.copied == 3
+    assert report.verified and report.copied == 4  # the trash too
     report = await restore(SETTINGS, str(tmp_path / "full.json"), "mem", "restored", quiet=True)
-    assert report.verified and report.copied == 3
+    assert report.verified and report.copied == 4
     restored = stores.store("restored")
     for original in TRICKY:
-        assert await restored.get_by_hash(original.content_hash) == original
+        assert await restored.get_by_hash(original.content_hash, trashed=None) == original
 
 
 async def test_failed_or_empty_write_leaves_no_file(tmp_path):
@@ -101,7 +104,7 @@ def write(tmp_path, name, text):
     ('{"format": "mcp-memory-backup", "version": 1, "memories": [', "not valid JSON \\(line 1"),
     ('{"memories": []}', "not an mcp-memory backup"),
     ('[{"content": "x"}]', "not an mcp-memory backup"),
-    ('{"format": "mcp-memory-backup", "version": 2, "memories": []}', "newer than this mcp-memory reads"),
+    ('{"format": "mcp-memory-backup", "version": 3, "memories": []}', "newer than this mcp-memory reads"),
     ('{"format": "mcp-memory-backup", "version": 1, "memories": {}}', "must be a list"),
     ('{"format": "mcp-memory-backup", "version": 1, "memories": [], "count": 4}', "damaged"),
     ('{"format": "mcp-memory-backup", "version": 1, "memories": [{"tags": []}]}', "memory #0 is invalid"),

@@ -74,7 +74,7 @@ async def test_dry_run_and_empty_source_write_nothing(stores):
 async def test_same_store_and_unknown_source_are_refused(stores):
     with pytest.raises(InvalidInputError, match="same store"):
         await migrate(SETTINGS, "mem", "mem", "a", "a", quiet=True)
-    with pytest.raises(InvalidInputError, match="unknown migration source 'nope'.*mcp-memory-service"):
+    with pytest.raises(InvalidInputError, match="unknown migration source 'nope'; known: json, mem"):
         await migrate(SETTINGS, "nope", "mem", "a", "b", quiet=True)
 
 
@@ -87,7 +87,7 @@ class LossyStorage(InMemoryStorage):
             if n % 3 == 0:
                 results.append(True)
             else:
-                results.append(await self.store(memory, vector))
+                results.extend(await super().store_batch([(memory, vector)]))
         return results
 
 
@@ -108,7 +108,7 @@ async def test_plugin_migrator_of_unknown_size(stores):
         yield  # pragma: no cover
 
     stores.migrators.update({"gen": open_source, "nothing": empty_source})
-    plugins._default._registry = None
+    plugins._override._registry = None
     report = await migrate(SETTINGS, "gen", "mem", "x", "b", quiet=True)
     assert report.source_count is None and report.copied == 8 and report.embedded == 8 and report.verified
     with pytest.raises(InvalidInputError, match="holds no memories"):

@@ -53,7 +53,7 @@ def _cosine_distance(a: Vector, b: Vector) -> float:
 
 class InMemoryStorage(BaseStorage):
     """A dict-backed store on ``BaseStorage``: the reference semantics for every store plugin, and the example of
-    a store that writes only the required methods (plus lexical search and re-embedding)."""
+    a store that writes only the required methods (plus re-embedding; ``LexicalInMemoryStorage`` adds words)."""
 
     backend_name = "memory"
 
@@ -141,18 +141,6 @@ class InMemoryStorage(BaseStorage):
         scored.sort(key=lambda r: r.relevance_score, reverse=True)
         return scored[:k]
 
-    async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
-        """Words of the query found in each memory (a stand-in for BM25), best first."""
-        words = set(re.findall(r"\w+", query.lower()))
-        scored = []
-        for memory in self._selected(where):
-            hits = len(words & set(re.findall(r"\w+", memory.content.lower())))
-            if hits:
-                scored.append((hits, memory))
-        scored.sort(key=lambda item: -item[0])
-        best = scored[0][0] if scored else 1
-        return [QueryResult(m, hits / best) for hits, m in scored[:k]]
-
     async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
         rows = sorted(self._rows.values(), key=lambda r: (r[0].created_at, r[0].content_hash))
         for i in range(0, len(rows), batch_size):
@@ -201,3 +189,20 @@ class InMemoryStorage(BaseStorage):
 
     async def reembed_abort(self) -> None:
         self._staging = None
+
+
+class LexicalInMemoryStorage(InMemoryStorage):
+    """``InMemoryStorage`` with the optional lexical search (query words found in each memory)."""
+
+    async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        """Words of the query found in each memory (a stand-in for BM25), best first."""
+        words = set(re.findall(r"\w+", query.lower()))
+        scored = []
+        for memory in self._selected(where):
+            hits = len(words & set(re.findall(r"\w+", memory.content.lower())))
+            if hits:
+                scored.append((hits, memory))
+        scored.sort(key=lambda item: -item[0])
+        best = scored[0][0] if scored else 1
+        return [QueryResult(m, hits / best) for hits, m in scored[:k]]
+
