@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, AsyncIterator, Iterable, Sequence
 
@@ -33,7 +33,23 @@ from .logging import get_logger
 from .models import Memory, QueryResult, Vector, normalize_tags, parse_timestamp
 from .models import content_hash as hash_of
 from .protocols import LIVE, TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
+from .results import (
+    DELETED,
+    DUPLICATE,
+    EDITED,
+    EXPIRED,
+    MERGED,
+    NewMemory,
+    Page,
+    RecallResult,
+    StoreResult,
+    TrashResult,
+    UpdateResult,
+)
 from .timeparse import parse_time_expression
+
+__all__ = ["MemoryService", "NewMemory", "Page", "RecallResult", "StoreResult", "TrashResult", "UpdateResult",
+           "open_service"]
 
 log = get_logger(__name__)
 
@@ -42,100 +58,9 @@ _MISSING: Any = object()
 MAX_OFFSET = 2**62
 #: retrieval mode when the caller gives none (hybrid won on the LoCoMo dev set: docs/retrieval.md)
 DEFAULT_MODE = "hybrid"
-#: why a memory is in the trash
-DELETED, EDITED, MERGED, DUPLICATE, EXPIRED = "deleted", "edited", "merged", "duplicate", "expired"
 #: trash reasons that ``purge_expired`` removes after MCP_MEMORY_TRASH_DAYS (earlier versions are history)
 PURGEABLE = (DELETED, MERGED, DUPLICATE, EXPIRED)
 DAY = 86_400.0
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """Outcome of a store: the memory as stored (or the one already there), and what happened.
-
-    ``duplicate``: the same text was already stored. ``near_duplicate``: a memory of the same project this
-    close in meaning exists, so nothing was stored (``similarity`` says how close). ``restored``: the same
-    text was in the trash and is back.
-    """
-
-    memory: Memory
-    duplicate: bool
-    near_duplicate: bool = False
-    similarity: float | None = None
-    restored: bool = False
-
-    @property
-    def stored(self) -> bool:
-        return not (self.duplicate or self.near_duplicate)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"duplicate": self.duplicate, "near_duplicate": self.near_duplicate, "similarity": self.similarity,
-                "restored": self.restored, "content_hash": self.memory.content_hash, "memory": self.memory.to_dict()}
-
-
-@dataclass(frozen=True)
-class NewMemory:
-    """Input of a store: what a caller supplies (``project`` already resolved: a name, or None for global)."""
-
-    content: Any
-    tags: Any = None
-    memory_type: Any = None
-    metadata: Any = None
-    created_at: Any = None
-    project: Any = None
-
-
-@dataclass
-class Page:
-    memories: list[Memory]
-    page: int
-    page_size: int
-    total: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.page * self.page_size < self.total
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"memories": [m.to_dict() for m in self.memories], "page": self.page,
-                "page_size": self.page_size, "total": self.total, "has_more": self.has_more}
-
-
-@dataclass
-class RecallResult:
-    results: list[QueryResult]
-    start: float | None
-    end: float | None
-    time_expression: str | None
-    semantic_query: str
-
-
-@dataclass(frozen=True)
-class TrashResult:
-    """Outcome of a delete: the hashes moved to the trash (restore them with ``restore``)."""
-
-    hashes: list[str]
-    reason: str = DELETED
-
-    @property
-    def count(self) -> int:
-        return len(self.hashes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"trashed": self.count, "content_hashes": self.hashes, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """Outcome of an update: the memory now live; ``previous`` is the hash of the version it replaced when
-    the content changed (kept in the trash as history), else None."""
-
-    memory: Memory
-    previous: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"memory": self.memory.to_dict(), "content_hash": self.memory.content_hash,
-                "previous_hash": self.previous, "content_changed": self.previous is not None}
 
 
 class MemoryService:
