@@ -8,10 +8,10 @@ this. Methods take caller input as given (``Any``) and validate it; results are 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, AsyncIterator, Iterable, Protocol, runtime_checkable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
 from .inputs import Scope
-from .models import Memory, QueryResult, Vector
+from .models import Memory, QueryResult
 from .results import NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 
 
@@ -76,8 +76,6 @@ class MemoryAPI(Protocol):
     async def count(self, scope: Scope | None = None) -> int: ...
 
     async def projects(self) -> list[tuple[str | None, int]]: ...
-
-    def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]: ...
 
     async def stats(self) -> dict[str, Any]: ...
 
