@@ -349,6 +349,13 @@ def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.format == "jsonl":
+        return _import_jsonl(args, settings)
+    return _import_source(args, settings)
+
+
+def _import_jsonl(args: argparse.Namespace, settings: Settings) -> int:
+    """One JSON object a line, stored in batches (exact duplicates are skipped)."""
     from .progress import Progress
     from .service import NewMemory
 
@@ -369,17 +376,61 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                                                                obj.get("created_at"), project)))
                     except MemoryServiceError as exc:
                         errors.append(f"line {number}: {exc}")
-                for result in await service.store_prepared(batch):
-                    counts["duplicates" if result.duplicate else "imported"] += 1
+                if args.dry_run:
+                    for memory in batch:
+                        known = await service.storage.get_by_hash(memory.content_hash, trashed=None)
+                        counts["duplicates" if known is not None else "imported"] += 1
+                else:
+                    for result in await service.store_prepared(batch):
+                        counts["duplicates" if result.duplicate else "imported"] += 1
                 bar.advance(len(items[start:start + args.batch_size]))
         return counts
 
     counts = run_with_service(work, settings)
     for message in errors:
         print(f"{path}: {message}", file=sys.stderr)
-    summary = {**counts, "errors": len(errors), "error_lines": errors}
-    emit(args, summary, f"imported {counts['imported']}, duplicates {counts['duplicates']}, errors {len(errors)}")
+    summary = {**counts, "errors": len(errors), "error_lines": errors, "dry_run": args.dry_run}
+    verb = "would import" if args.dry_run else "imported"
+    emit(args, summary, f"{verb} {counts['imported']}, duplicates {counts['duplicates']}, errors {len(errors)}")
     return 1 if errors else 0
+
+
+def _import_source(args: argparse.Namespace, settings: Settings) -> int:
+    """A format a plugin registers as a migration source (transcripts, other products' exports): each record
+    goes through the same checks as ``memory store``, near-duplicates included; ``--dry-run`` lists them."""
+    from .migration import open_source
+    from .progress import Progress
+
+    async def work(service: Any) -> dict[str, Any]:
+        source = await open_source(settings, args.format, args.file)
+        outcome: dict[str, Any] = {"imported": 0, "duplicates": 0, "near_duplicates": 0, "memories": []}
+        seen: set[str] = set()  # a dry run stores nothing: repeats within the file are found here
+        try:
+            with Progress(f"import {Path(args.file).name}", source.count, enabled=not args.quiet) as bar:
+                async for batch in source.batches():
+                    for memory, _ in batch:
+                        result = await service.store_memory(memory, dry_run=args.dry_run)
+                        key = "near_duplicates" if result.near_duplicate else \
+                            "duplicates" if result.duplicate or memory.content_hash in seen else "imported"
+                        seen.add(memory.content_hash)
+                        outcome[key] += 1
+                        if key == "imported" and args.dry_run:
+                            outcome["memories"].append(memory.to_dict())
+                    bar.advance(len(batch))
+            outcome["skipped"] = source.skipped()
+        finally:
+            await source.close()
+        return outcome
+
+    outcome = run_with_service(work, settings)
+    verb = "would import" if args.dry_run else "imported"
+    lines = [f"{verb} {outcome['imported']}, duplicates {outcome['duplicates']}, near-duplicates "
+             f"{outcome['near_duplicates']}, skipped {len(outcome['skipped'])}"]
+    lines += [f"  + {m['content'][:160]}" + (f"  [{', '.join(m['tags'])}]" if m["tags"] else "")
+              for m in outcome["memories"]]
+    lines += [f"  skipped: {reason}" for reason in outcome["skipped"][:20]]
+    emit(args, outcome, "\n".join(lines))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -494,8 +545,11 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
     add("coordination", cmd_coordination, "print the coordination mode this process would use, and why")
     add("plugins", cmd_plugins, "installed plugins, versions, hooks and failures")
     add("config", cmd_config, "every setting with its value and where it comes from (secrets masked)")
-    p = add("import", cmd_import, "import memories from JSONL (one JSON object a line)")
+    p = add("import", cmd_import, "import memories: JSONL (one JSON object a line), or a format a plugin adds")
     p.add_argument("file")
+    p.add_argument("--format", default="jsonl", help="jsonl (default), or a source a plugin registers "
+                                                     "(memory plugins lists them: claude-code, chatgpt-export...)")
+    p.add_argument("--dry-run", action="store_true", help="check and show what would be stored; write nothing")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--project", help="project of lines without one (default: the current project)")

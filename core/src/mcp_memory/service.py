@@ -144,14 +144,24 @@ class MemoryService:
 
     # -- writes ------------------------------------------------------------------------------
     async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
-                    created_at: Any = None, project: Any = None, allow_near_duplicate: Any = False) -> StoreResult:
+                    created_at: Any = None, project: Any = None, allow_near_duplicate: Any = False,
+                    dry_run: Any = False) -> StoreResult:
         """Store one memory in ``project`` (None = global). The same text is stored once; a memory of the same
         project closer in meaning than the duplicate threshold is not stored either, unless
-        ``allow_near_duplicate``: the answer names the memory already there."""
+        ``allow_near_duplicate``: the answer names the memory already there. ``dry_run`` checks all that and
+        writes nothing (the result's memory is the one that would be stored)."""
         memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at, project))
+        return await self.store_memory(memory, allow_near_duplicate, dry_run)
+
+    async def store_memory(self, memory: Memory, allow_near_duplicate: Any = False, dry_run: Any = False
+                           ) -> StoreResult:
+        """``store`` for a memory already built (``prepare``, an importer's record): same checks, same answer."""
         check_bool(allow_near_duplicate, "allow_near_duplicate")
+        check_bool(dry_run, "dry_run")
         existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         if existing is not None:
+            if dry_run or not existing.trashed:
+                return StoreResult(existing, duplicate=not existing.trashed, restored=existing.trashed)
             return await self._existing(existing, memory)
         [vector] = await self._embed([memory.content])
         if not allow_near_duplicate:
@@ -159,6 +169,8 @@ class MemoryService:
             if near is not None:
                 return StoreResult(near.memory, duplicate=False, near_duplicate=True,
                                    similarity=round(near.relevance_score, 4))
+        if dry_run:
+            return StoreResult(memory, duplicate=False)
         if await self.storage.store(memory, vector):
             log.debug("stored", content_hash=memory.content_hash)
             return StoreResult(memory, duplicate=False)
@@ -166,9 +178,7 @@ class MemoryService:
         return StoreResult(raced or memory, duplicate=True)
 
     async def _existing(self, existing: Memory, new: Memory) -> StoreResult:
-        """The same text again: a duplicate if live; if trashed, it comes back with the new tags added."""
-        if not existing.trashed:
-            return StoreResult(existing, duplicate=True)
+        """The same text again, in the trash: it comes back with the new tags added."""
         await self.storage.restore([existing.content_hash])
         back = await self.storage.get_by_hash(existing.content_hash) or existing
         extra = [t for t in new.tags if t not in back.tags]
