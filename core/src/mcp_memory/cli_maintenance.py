@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Callable
-from typing import Any
 
 from .cli import emit, run_with_service
 from .config import Settings
@@ -130,11 +128,13 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--from", dest="source", required=True,
                    help="source: a backend (sqlite_vec, chroma, ...), json (a backup), or a source a plugin adds "
                         "(memory plugins lists them; mcp-memory-service for the reference service's files)")
-    p.add_argument("--to", dest="target", help="target backend, or json for a backup file (default: the configured store)")
+    p.add_argument("--to", dest="target",
+                   help="target backend, or json for a backup file (default: the configured store)")
     p.add_argument("--source-path", help="source file, directory or http://host:port (default: the backend's own)")
     p.add_argument("--target-path", help="target file, directory or http://host:port (default: the backend's own)")
     p.add_argument("--backup", action="store_true", help="write a JSON backup of the source first")
-    p.add_argument("--backup-path", help="where to write that backup (default: <data dir>/backups/<source>-<time>.json)")
+    p.add_argument("--backup-path",
+                   help="where to write that backup (default: <data dir>/backups/<source>-<time>.json)")
     p.add_argument("--dry-run", action="store_true", help="only count what would be copied; write nothing")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

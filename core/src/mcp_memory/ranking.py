@@ -7,7 +7,7 @@ were chosen on the LoCoMo development set (see docs/retrieval.md), never on a te
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .models import Memory, QueryResult
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from . import ranking
 from .config import Settings
@@ -32,7 +33,7 @@ from .inputs import (
 from .logging import get_logger
 from .models import Memory, QueryResult, Vector, normalize_tags, parse_timestamp
 from .models import content_hash as hash_of
-from .protocols import LIVE, TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
+from .protocols import TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
 from .results import (
     DELETED,
     DUPLICATE,
@@ -93,7 +94,7 @@ class MemoryService:
                 await asyncio.gather(*self._background, return_exceptions=True)
             await self.storage.close()
 
-    async def __aenter__(self) -> "MemoryService":
+    async def __aenter__(self) -> MemoryService:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -196,8 +197,8 @@ class MemoryService:
         nearest_above = getattr(self.storage, "nearest_above", None)
         if nearest_above is not None:
             return await nearest_above(vector, threshold, where)
-        [best] = await self.storage.retrieve(vector, 1, where) or [None]
-        return best if best is not None and best.relevance_score >= threshold else None
+        found = await self.storage.retrieve(vector, 1, where)
+        return found[0] if found and found[0].relevance_score >= threshold else None
 
     async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
         """Store many memories with one embedding pass and one transaction (exact duplicates only: a batch is
@@ -229,10 +230,10 @@ class MemoryService:
             missing = [j for j, v in enumerate(given) if v is None]
             if missing:
                 embedded = await self._embed([memories[todo[j]].content for j in missing])
-                for j, vector in zip(missing, embedded):
+                for j, vector in zip(missing, embedded, strict=True):
                     given[j] = vector
-            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])  # type: ignore[misc]
-            for i, ok in zip(todo, stored):
+            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given, strict=True)])  # type: ignore[misc]
+            for i, ok in zip(todo, stored, strict=True):
                 existing = None if ok else await self.storage.get_by_hash(memories[i].content_hash, trashed=None)
                 results[i] = StoreResult(existing or memories[i], duplicate=not ok)
         for i, memory in enumerate(memories):
@@ -561,13 +562,14 @@ class MemoryService:
         return RecallResult(self._used(results), window.start, window.end, window.expression, window.rest)
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
-                            scope: Scope | None = None) -> list[Memory]:
-        """Memories carrying any (or every) of the tags, newest first."""
+                            scope: Scope | None = None, start: Any = None, end: Any = None) -> list[Memory]:
+        """Memories carrying any (or every) of the tags, newest first, optionally created between start and end."""
         clean = normalize_tags(tags)
         if not clean:
             raise InvalidInputError("give at least one tag")
+        lo, hi = self._time_range(start, end)
         where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean),
-                       match_all=check_bool(match_all, "match_all"))
+                       match_all=check_bool(match_all, "match_all"), start=lo, end=hi)
         cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
         return await self.storage.list_memories(where, 0, cap)
 
