@@ -122,6 +122,39 @@ def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_consolidate(args: argparse.Namespace, settings: Settings) -> int:
+    from . import consolidate
+    from .cli import memory_text
+    from .inputs import Scope
+
+    if args.undo:
+        restored = run_with_service(lambda s: consolidate.undo(s, args.undo), settings)
+        emit(args, {"restored": [m.to_dict() for m in restored]},
+             f"undone: {len(restored)} memories are back\n" + "\n".join(memory_text(m) for m in restored))
+        return 0
+    threshold = args.threshold or settings.duplicate_threshold or 0.95
+    scope = Scope.of(project=args.project) if args.project else Scope(everything=True)
+
+    async def work(service: Any) -> Any:
+        report = await consolidate.find_clusters(service, threshold, scope)
+        return await consolidate.apply(service, report) if args.apply else report
+
+    report = run_with_service(work, settings)
+    lines = [f"scanned {report.scanned} memories: {len(report.clusters)} clusters of near-duplicates "
+             f"(similarity >= {threshold:g})"]
+    for cluster in report.clusters:
+        lines.append(f"- keep {cluster.keep.content_hash[:12]} (newest), merge {len(cluster.others)} "
+                     f"(similarity >= {cluster.similarity:.2f}), project {cluster.keep.project or '(global)'}")
+        lines += [f"    {m.content_hash[:12]}  {m.content[:100]}" for m in cluster.members]
+    if args.apply:
+        lines.append(f"merged {report.merged} memories into {len(report.clusters)}; the originals are in the trash; "
+                     "`memory consolidate --undo HASH` reverses a merge")
+    elif report.clusters:
+        lines.append("dry run: nothing changed; add --apply to merge")
+    emit(args, report.to_dict(), "\n".join(lines))
+    return 0
+
+
 def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Register the commands with ``cli.build_parser``'s ``add(name, handler, help)``."""
     p = add("migrate", cmd_migrate, "copy every memory from one store or file into another, then verify")
@@ -155,6 +188,14 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--no-model", action="store_true", help="do not load the embedding model")
 
     add("optimize", cmd_optimize, "trash duplicate memories, purge the old trash, then the store's own upkeep")
+
+    p = add("consolidate", cmd_consolidate, "report clusters of near-duplicate memories; --apply merges them "
+                                           "(reversibly: the originals go to the trash)")
+    p.add_argument("--apply", action="store_true", help="merge the clusters (default: a dry run)")
+    p.add_argument("--threshold", type=float, help="cosine similarity that links two memories "
+                                                   "(default: MCP_MEMORY_DUPLICATE_THRESHOLD)")
+    p.add_argument("--undo", metavar="HASH", help="reverse the merge that produced this memory")
+    p.add_argument("--project", help="only this project and global memories (default: every project)")
 
     p = add("reembed", cmd_reembed, "switch the store to another embedding model (resumable, backup first)")
     p.add_argument("--embedder", help="embedder plugin (default: MCP_MEMORY_EMBEDDER, else the default one)")

@@ -122,7 +122,8 @@ class MemoryService:
             raise EmbeddingError("no embedder is installed: pip install mcp-memory-onnx")
         return self.embedder
 
-    async def _embed(self, texts: Sequence[str]) -> list[Vector]:
+    async def embed(self, texts: Sequence[str]) -> list[Vector]:
+        """Vectors of ``texts`` with the service's embedder, computed in a worker thread."""
         embedder = self._require_embedder()
         return list(await asyncio.to_thread(embedder.embed, list(texts)))
 
@@ -147,8 +148,9 @@ class MemoryService:
     async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
                     created_at: Any = None, project: Any = None, allow_near_duplicate: Any = False,
                     dry_run: Any = False) -> StoreResult:
-        """Store one memory in ``project`` (None = global). The same text is stored once; a memory of the same
-        project closer in meaning than the duplicate threshold is not stored either, unless
+        """Store one memory in ``project`` (None = global). The same text is stored once (a text stored again from
+        another project becomes global: both share it); a memory of the same project closer in meaning than the
+        duplicate threshold is not stored either, unless
         ``allow_near_duplicate``: the answer names the memory already there. ``dry_run`` checks all that and
         writes nothing (the result's memory is the one that would be stored)."""
         memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at, project))
@@ -162,9 +164,11 @@ class MemoryService:
         existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         if existing is not None:
             if dry_run or not existing.trashed:
+                if not dry_run and existing.project is not None and existing.project != memory.project:
+                    existing = await self._promote(existing)
                 return StoreResult(existing, duplicate=not existing.trashed, restored=existing.trashed)
             return await self._existing(existing, memory)
-        [vector] = await self._embed([memory.content])
+        [vector] = await self.embed([memory.content])
         if not allow_near_duplicate:
             near = await self._near_duplicate(vector, memory.project)
             if near is not None:
@@ -177,6 +181,14 @@ class MemoryService:
             return StoreResult(memory, duplicate=False)
         raced = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         return StoreResult(raced or memory, duplicate=True)
+
+    async def _promote(self, memory: Memory) -> Memory:
+        """The same text stored from another project (or as global) is knowledge they share: make it global."""
+        promoted = replace(memory, project=None, updated_at=max(time.time(), memory.created_at))
+        await self.storage.update_memory(promoted)
+        log.info("memory made global: another project stored the same text", content_hash=memory.content_hash,
+                 was=memory.project)
+        return promoted
 
     async def _existing(self, existing: Memory, new: Memory) -> StoreResult:
         """The same text again, in the trash: it comes back with the new tags added."""
@@ -229,7 +241,7 @@ class MemoryService:
             given = [vectors[i] if vectors is not None else None for i in todo]
             missing = [j for j, v in enumerate(given) if v is None]
             if missing:
-                embedded = await self._embed([memories[todo[j]].content for j in missing])
+                embedded = await self.embed([memories[todo[j]].content for j in missing])
                 for j, vector in zip(missing, embedded, strict=True):
                     given[j] = vector
             stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given, strict=True)])  # type: ignore[misc]
@@ -276,7 +288,7 @@ class MemoryService:
             await self.storage.restore([clash.content_hash])
             await self.storage.update_memory(new)
         else:
-            [vector] = await self._embed([text])
+            [vector] = await self.embed([text])
             await self.storage.store(new, vector)
         await self.storage.trash([current.content_hash], time.time(), EDITED, replaced_by=new.content_hash)
         log.info("memory edited", previous=current.content_hash, current=new.content_hash)
@@ -498,7 +510,7 @@ class MemoryService:
                 return ranking.prefer_curated(found, k)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
-        [vector] = await self._embed([text])
+        [vector] = await self.embed([text])
         semantic = await self.storage.retrieve(vector, pool, where)
         if mode == "semantic":
             return ranking.prefer_curated(semantic, k)
