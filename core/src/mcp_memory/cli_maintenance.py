@@ -126,6 +126,7 @@ def cmd_consolidate(args: argparse.Namespace, settings: Settings) -> int:
     from . import consolidate
     from .cli import memory_text
     from .inputs import Scope
+    from .service import MemoryService
 
     if args.undo:
         restored = run_with_service(lambda s: consolidate.undo(s, args.undo), settings)
@@ -135,7 +136,7 @@ def cmd_consolidate(args: argparse.Namespace, settings: Settings) -> int:
     threshold = args.threshold or settings.duplicate_threshold or 0.95
     scope = Scope.of(project=args.project) if args.project else Scope(everything=True)
 
-    async def work(service: Any) -> Any:
+    async def work(service: MemoryService) -> consolidate.ConsolidationReport:
         report = await consolidate.find_clusters(service, threshold, scope)
         return await consolidate.apply(service, report) if args.apply else report
 
