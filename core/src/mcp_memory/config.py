@@ -218,6 +218,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             key="project"),
     Setting("MCP_MEMORY_MIN_RELEVANCE", "relevance floor of searches: weaker results are dropped", 0.0,
             as_float(0.0, 1.0), key="min_relevance"),
+    Setting("MCP_MEMORY_USAGE_BOOST", "weight of recency and use in the ranking (0: off; docs/retrieval.md has "
+            "the measurements)", 0.0, as_float(0.0, 1.0), key="usage_boost"),
     Setting("MCP_MEMORY_DUPLICATE_THRESHOLD", "a new memory this similar (cosine) to one of the same project is "
             "not stored twice; \"off\" to store every new text", 0.95, as_threshold, key="duplicate_threshold"),
     Setting("MCP_MEMORY_TRASH_DAYS", "days deleted memories stay in the trash before they are purged (0: "
@@ -278,6 +280,7 @@ class Settings:
     embedding_model: str = "all-MiniLM-L6-v2"
     project: str | None = None
     min_relevance: float = 0.0
+    usage_boost: float = 0.0
     duplicate_threshold: float | None = 0.95
     trash_days: int = 30
     tool_set: str = "classic"

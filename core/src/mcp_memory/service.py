@@ -507,16 +507,21 @@ class MemoryService:
         if mode == "lexical":
             found = await self._lexical(text, k, where)
             if found is not None:
-                return ranking.prefer_curated(found, k)
+                return self._rerank(found, k)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
         [vector] = await self.embed([text])
         semantic = await self.storage.retrieve(vector, pool, where)
         if mode == "semantic":
-            return ranking.prefer_curated(semantic, k)
+            return self._rerank(semantic, k)
         lexical = await self._lexical(text, pool, where)
         fused = semantic if lexical is None else ranking.fuse(semantic, lexical, pool)
-        return ranking.prefer_curated(fused, k)
+        return self._rerank(fused, k)
+
+    def _rerank(self, ranked: list[QueryResult], k: int) -> list[QueryResult]:
+        """The usage boost (off by default), then curated memories before auto-captured ones, top k."""
+        boosted = ranking.usage_boost(ranked, self.settings.usage_boost, time.time())
+        return ranking.prefer_curated(boosted, k)
 
     async def _lexical(self, text: str, k: int, where: Filter) -> list[QueryResult] | None:
         """BM25 results of the store, or None when it has no lexical search (logged once)."""
