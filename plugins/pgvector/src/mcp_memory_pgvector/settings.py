@@ -34,6 +34,10 @@ SETTINGS: tuple[Setting, ...] = (
             "index, built once)", "exact", as_choice(*INDEX_KINDS), key="index"),
     Setting("MCP_MEMORY_PGVECTOR_EF_SEARCH", "hnsw.ef_search of HNSW queries: higher finds more true neighbours, "
             "slower", 100, as_int(1, 1000), key="ef_search"),
+    Setting("MCP_MEMORY_PGVECTOR_DUPLICATE_SEARCH", "the near-duplicate check before each store: exact (scan the "
+            "project's rows; always exact) or index (through the HNSW index when MCP_MEMORY_PGVECTOR_INDEX=hnsw: "
+            "much faster on a large store, could miss a duplicate the index does not reach)", "exact",
+            as_choice("exact", "index"), key="duplicate_search"),
     Setting("MCP_MEMORY_PGVECTOR_CONNECT_TIMEOUT", "seconds to wait for the server when connecting", 10,
             as_int(1, 600), key="connect_timeout"),
     Setting("MCP_MEMORY_PGVECTOR_TEXT_SEARCH", "PostgreSQL text search configuration of lexical search (english, "
@@ -51,6 +55,7 @@ class PgConfig:
     pool_size: int
     index: str
     ef_search: int
+    duplicate_search: str
     connect_timeout: int
     text_search: str
 
@@ -73,7 +78,8 @@ def load_config(settings: Settings | None, location: str | None) -> PgConfig:
                           "string such as postgresql://user:password@host:5432/dbname (the database needs the "
                           "pgvector extension)")
     return PgConfig(dsn=dsn, schema=values.schema, pool_size=values.pool_size, index=values.index,
-                    ef_search=values.ef_search, connect_timeout=values.connect_timeout,
+                    ef_search=values.ef_search, duplicate_search=values.duplicate_search,
+                    connect_timeout=values.connect_timeout,
                     text_search=values.text_search)
 
 

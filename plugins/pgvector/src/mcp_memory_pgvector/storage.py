@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Sequence
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from mcp_memory.errors import EmbeddingError, MemoryServiceError, StorageError
 from mcp_memory.models import Memory, QueryResult, Vector, relevance_from_cosine_distance
@@ -27,15 +28,33 @@ from .reembed import ReembedMixin
 from .rows import COLUMNS, INSERT, WIDTH, insert_params, to_memory
 from .schema import mismatch, recorded_embedding
 from .settings import load_config
-from .vectors import to_param
+from .vectors import PgVector, to_param
 
 MAX_TERMS = 64
 _WORD = re.compile(r"\w+")
+_LAST_CHARACTER = "\U0010ffff"
 _EMBEDDING_META = "SELECT key, value FROM meta WHERE key IN ('embedding_model', 'embedding_dimension')"
 
 
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def nearest_query(vector: PgVector, k: int, where: Filter, exact: bool) -> tuple[sql.Composable, list[Any]]:
+    """The k nearest rows of ``where`` with their cosine distance and the recorded model, nearest first.
+
+    Exact: "+ 0" makes the ordering an expression no index provides, so PostgreSQL computes the distance of every
+    selected row (in parallel workers on a large table). HNSW: ``ORDER BY distance`` is the index's ordering.
+    """
+    cond, params = condition(where)
+    ordering = "(embedding <=> %s) + 0" if exact else "distance"
+    statement = sql.SQL(
+        "WITH top AS (SELECT id, embedding <=> %s AS distance FROM memories WHERE {cond} "
+        "ORDER BY {ordering} LIMIT %s) "
+        "SELECT {columns}, top.distance, (SELECT value FROM meta WHERE key = 'embedding_model') "
+        "FROM top JOIN memories USING (id) ORDER BY top.distance, content_hash"
+    ).format(cond=cond, ordering=sql.SQL(ordering), columns=sql.SQL(COLUMNS))
+    return statement, [vector, *params, *([vector] if exact else []), k]
 
 
 class PgvectorStorage(ReembedMixin, Connected, BaseStorage):
@@ -113,8 +132,6 @@ class PgvectorStorage(ReembedMixin, Connected, BaseStorage):
         return result
 
     async def update_memory(self, memory: Memory) -> bool:
-        from psycopg.types.json import Jsonb
-
         rows = await self.fetchall(
             "UPDATE memories SET tags = %s, memory_type = %s, metadata = %s, project = %s, updated_at = %s, "
             "last_used_at = %s, use_count = %s WHERE content_hash = %s AND deleted_at IS NULL RETURNING id",
@@ -163,33 +180,28 @@ class PgvectorStorage(ReembedMixin, Connected, BaseStorage):
     async def find_hashes(self, prefix: str, limit: int = 10) -> list[str]:
         if limit <= 0:
             return []
-        rows = await self.fetchall("SELECT content_hash FROM memories WHERE content_hash LIKE %s "
-                                   "ORDER BY content_hash LIMIT %s", (_like_prefix(prefix), limit))
+        # the range lets the (C collation) unique index find the prefix; LIKE (wildcards escaped) makes it exact
+        rows = await self.fetchall("SELECT content_hash FROM memories WHERE content_hash >= %s AND content_hash < %s "
+                                   "AND content_hash LIKE %s ORDER BY content_hash LIMIT %s",
+                                   (prefix, prefix + _LAST_CHARACTER, _like_prefix(prefix), limit))
         return [h for (h,) in rows]
 
     async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
         return await self._nearest(embedding, k, where, exact=self._config().index == "exact")
 
     async def nearest_above(self, embedding: Vector, threshold: float, where: Filter = LIVE) -> QueryResult | None:
-        """The near-duplicate check: exact in both index modes (an approximate index could miss the duplicate)."""
-        [best] = await self._nearest(embedding, 1, where, exact=True) or [None]
+        """The near-duplicate check: exact, unless MCP_MEMORY_PGVECTOR_DUPLICATE_SEARCH=index in HNSW mode (the
+        contract asks for exactness; an index finds near-identical vectors almost always, not always)."""
+        cfg = self._config()
+        exact = cfg.index == "exact" or cfg.duplicate_search == "exact"
+        [best] = await self._nearest(embedding, 1, where, exact=exact) or [None]
         return best if best is not None and best.relevance_score >= threshold else None
 
     async def _nearest(self, embedding: Vector, k: int, where: Filter, exact: bool) -> list[QueryResult]:
         state = self._require_state()
         if k <= 0 or state.embedding is None:
             return []
-        query_vector = to_param(embedding, state.embedding.dimension)
-        cond, params = condition(where)
-        # "+ 0" makes the ordering an expression no index provides: PostgreSQL scans the selected rows exactly
-        ordering = "(embedding <=> %s) + 0" if exact else "distance"
-        statement = sql.SQL(
-            "WITH top AS (SELECT id, embedding <=> %s AS distance FROM memories WHERE {cond} "
-            "ORDER BY {ordering} LIMIT %s) "
-            "SELECT {columns}, top.distance, (SELECT value FROM meta WHERE key = 'embedding_model') "
-            "FROM top JOIN memories USING (id) ORDER BY top.distance, content_hash"
-        ).format(cond=cond, ordering=sql.SQL(ordering), columns=sql.SQL(COLUMNS))
-        values = [query_vector, *params, *([query_vector] if exact else []), k]
+        statement, values = nearest_query(to_param(embedding, state.embedding.dimension), k, where, exact)
         rows = await self.fetchall(statement, values)
         if rows and rows[0][WIDTH + 1] != state.embedding.model:
             recorded = EmbeddingInfo(rows[0][WIDTH + 1], state.embedding.dimension)
