@@ -84,27 +84,28 @@ def _deep(conn: Any, cfg: PgConfig) -> list[Check]:
     if version > SCHEMA_VERSION:
         return [Check("schema", False, f"schema {cfg.schema} is version {version}, newer than this plugin "
                                        f"({SCHEMA_VERSION})", "pip install -U mcp-memory-pgvector")]
-    checks = [Check("schema", True, f"schema {cfg.schema}, version {version}"
-                                    + ("" if version == SCHEMA_VERSION else f" (upgraded to {SCHEMA_VERSION} on open)"))]
+    upgrade = "" if version == SCHEMA_VERSION else f" (upgraded to {SCHEMA_VERSION} on the next open)"
+    checks = [Check("schema", True, f"schema {cfg.schema}, version {version}{upgrade}")]
     live, trashed = conn.execute(sql.SQL("SELECT count(*) FILTER (WHERE deleted_at IS NULL), "
                                          "count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM {}").format(table)
                                  ).fetchone()
     checks.append(Check("memories", True, f"{live} live, {trashed} in the trash"))
     model, dimension = meta.get("embedding_model"), meta.get("embedding_dimension")
     if model is None or dimension is None:
-        checks.append(Check("embedding model", True, "none recorded yet (recorded by the first open with an embedder)"))
+        checks.append(Check("embedding model", True, "none recorded yet (the first open with an embedder does)"))
         return checks
     checks.append(Check("embedding model", True, f"{model} ({dimension} dims)"))
-    where = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'vector'").fetchone()
-    dims = sql.SQL("vector_dims") if where is None else sql.Identifier(where[0].strip('"'), "vector_dims")
+    where = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                         "WHERE e.extname = 'vector'").fetchone()
+    dims = sql.SQL("vector_dims") if where is None else sql.Identifier(where[0], "vector_dims")
     bad = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE embedding IS NULL OR {}(embedding) <> %s")
                        .format(table, dims), (int(dimension),)).fetchone()[0]
     checks.append(Check("vectors", bad == 0, f"{bad} memories without a {dimension}-dimensional vector" if bad
                         else f"every memory has a {dimension}-dimensional vector",
                         "" if bad == 0 else "re-import those memories, or run `memory reembed`"))
     if meta.get("reembed_model"):
-        checks.append(Check("re-embedding", True, f"in progress to {meta['reembed_model']} "
-                                                  f"({meta.get('reembed_dimension')} dims); `memory reembed` resumes it"))
+        target = f"{meta['reembed_model']} ({meta.get('reembed_dimension')} dims)"
+        checks.append(Check("re-embedding", True, f"in progress to {target}; `memory reembed` resumes it"))
     index = conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
                          (cfg.schema, HNSW_INDEX)).fetchone() is not None
     wanted = "hnsw" if cfg.index == "hnsw" else "exact"

@@ -51,8 +51,8 @@ TABLES = [
         deleted_at double precision,
         deleted_reason text,
         replaced_by text COLLATE "C",
-        content_tsv tsvector GENERATED ALWAYS AS (to_tsvector({config}::regconfig, regexp_replace(content, '\\W+', ' ', 'g')))
-            STORED
+        content_tsv tsvector GENERATED ALWAYS AS
+            (to_tsvector({config}::regconfig, regexp_replace(content, '\\W+', ' ', 'g'))) STORED
     )""",
     "CREATE INDEX memories_created ON memories (created_at, content_hash)",
     "CREATE INDEX memories_trash ON memories (deleted_at, content_hash) WHERE deleted_at IS NOT NULL",

@@ -306,8 +306,9 @@ class PgvectorStorage(ReembedMixin, Connected, BaseStorage):
             await conn.execute("ANALYZE meta")
         await self.run(work)
         after = await self._size()
-        return {"actions": ["VACUUM (ANALYZE) memories", "ANALYZE meta"], "seconds": round(time.perf_counter() - started, 3),
-                "size_before_mb": round(before / 1_048_576, 3), "size_after_mb": round(after / 1_048_576, 3)}
+        return {"actions": ["VACUUM (ANALYZE) memories", "ANALYZE meta"],
+                "seconds": round(time.perf_counter() - started, 3), "size_before_mb": round(before / 1_048_576, 3),
+                "size_after_mb": round(after / 1_048_576, 3)}
 
     async def close(self) -> None:
         await Connected.close(self)
