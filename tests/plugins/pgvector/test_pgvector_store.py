@@ -224,6 +224,29 @@ async def test_writers_of_the_old_model_are_refused_after_the_swap(pg_dsn, pg_se
         await switcher.close()
 
 
+async def test_prepared_statements_survive_the_column_swap(pg_dsn, pg_settings):
+    """psycopg prepares a query run 5 times; after the swap the same connection runs them on the new column."""
+    store = await opened(pg_dsn, pg_settings.with_changes(MCP_MEMORY_PGVECTOR_POOL_SIZE="1"))
+    other = EmbeddingInfo("other-model", 24)
+    try:
+        for i in range(6):
+            await put(store, mem(f"before {i}"))
+            await store.retrieve(vec(f"before {i}"), 3)
+            assert [b async for b in store.iter_memories()]
+        await store.reembed_begin(other)
+        for m in await store.reembed_pending(100):
+            await store.reembed_stage([(m.content_hash, np.random.default_rng(len(m.content)).normal(size=24))])
+        assert await store.reembed_commit() is True
+        for i in range(6):
+            vector = np.random.default_rng(100 + i).normal(size=24)
+            assert await store.store(mem(f"after {i}"), vector) is True
+            assert (await store.retrieve(vector, 1))[0].memory.content == f"after {i}"
+            pairs = [p async for b in store.iter_memories() for p in b]
+            assert len(pairs) == 7 + i and all(len(v) == 24 for _, v in pairs)
+    finally:
+        await store.close()
+
+
 async def test_reembed_commit_waits_for_a_writer_and_then_counts_its_memory(pg_dsn, pg_settings):
     store = await opened(pg_dsn, pg_settings)
     other = EmbeddingInfo("other", 32)
