@@ -33,11 +33,12 @@ def memory_settings() -> Sequence[Setting]:
 
 
 @hookimpl
-def memory_storage_location(backend: str, settings: Settings) -> StoreLocation | None:
+def memory_storage_location(backend: str, settings: Settings, location: str | None) -> StoreLocation | None:
+    """The DSN (password masked) and schema; never a local path."""
     if backend != NAME:
         return None
     try:
-        return StoreLocation(text=load_config(settings, None).shown)
+        return StoreLocation(text=load_config(settings, location).shown)
     except ConfigError as exc:
         if DSN_VARIABLE in str(exc) and "needs a database" in str(exc):
             return StoreLocation(text=f"PostgreSQL ({DSN_VARIABLE} is not set)")
