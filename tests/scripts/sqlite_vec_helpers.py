@@ -75,13 +75,13 @@ SCHEMA_4 = (
         created_at REAL,
         PRIMARY KEY (memory_id, tag)
     ) WITHOUT ROWID""",
-    "CREATE TABLE vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, memory_id INTEGER NOT NULL, "
-    "added INTEGER NOT NULL)",
+    ("CREATE TABLE vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, memory_id INTEGER NOT NULL, "
+     "added INTEGER NOT NULL)"),
     "CREATE INDEX idx_memories_created ON memories(created_at, content_hash)",
     "CREATE INDEX idx_memories_memory_type ON memories(memory_type)",
     "CREATE INDEX idx_memory_tags_tag_created ON memory_tags(tag, created_at)",
-    "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memories', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
+    ("CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memories', content_rowid='id', "
+     "tokenize='porter unicode61 remove_diacritics 2')"),
 )
 
 

@@ -5,6 +5,7 @@ memory), a store opens on that model and refuses the other; at the end a resumed
 
 from __future__ import annotations
 
+import inspect
 import random
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np  # noqa: F401 (used by the exec'd vector function)
+import numpy as np
 import pytest
 
 from mcp_memory.errors import EmbeddingError
@@ -27,13 +28,14 @@ MODELS = {"model-a": 64, "model-b": 96}
 N = 3000
 ROUNDS = 12  # kills: half while staging, half after the commit started
 
-VECTOR = """
-def vector(content_hash, model, dimension):
+
+
+def vector(content_hash: str, model: str, dimension: int) -> np.ndarray:
+    """The vector of a memory under a model: the same here and in the subprocess (which gets this source)."""
     seed = int(content_hash[:12], 16) + (7 if model == "model-b" else 0)
     v = np.random.default_rng(seed).standard_normal(dimension).astype(np.float32)
     return v / np.linalg.norm(v)
-"""
-exec(VECTOR)  # the same vectors here and in the subprocess  # noqa: S102
+
 
 REEMBED = textwrap.dedent("""
     import asyncio, sys, time
@@ -41,7 +43,7 @@ REEMBED = textwrap.dedent("""
     from mcp_memory.config import Settings
     from mcp_memory.protocols import EmbeddingInfo
     from mcp_memory_sqlite_vec.storage import SqliteVecStorage
-    """) + VECTOR + textwrap.dedent("""
+    """) + inspect.getsource(vector) + textwrap.dedent("""
     async def main(path, model, dimension):
         store = SqliteVecStorage(Settings(), location=path)
         await store.initialize(None)
@@ -116,7 +118,7 @@ def wait_for(proc: subprocess.Popen, word: str) -> str:
 def finish(proc: subprocess.Popen) -> float:
     """Let the process end normally; the seconds its commit took."""
     line = wait_for(proc, "done")
-    out, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and line.split()[1] == "True", err[-2000:]
     return float(line.split()[2])
 

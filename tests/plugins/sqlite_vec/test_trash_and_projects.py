@@ -46,7 +46,8 @@ async def test_trash_keeps_the_vector_but_leaves_both_indexes(tmp_path):
         assert await store.trash([gone], 10.0, "deleted") == [gone]
         conn = raw(db)
         assert conn.execute("SELECT count(*) FROM memory_vectors").fetchone()[0] == 5
-        assert conn.execute("SELECT memory_id, added FROM vector_changes ORDER BY seq DESC LIMIT 1").fetchone() == (3, 0)
+        last = conn.execute("SELECT memory_id, added FROM vector_changes ORDER BY seq DESC LIMIT 1").fetchone()
+        assert last == (3, 0)
         conn.close()
         for client in (store, other):
             assert gone not in [r.memory.content_hash for r in await client.retrieve(unit(2), 10)]
@@ -139,7 +140,8 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
     centres = rng.standard_normal((max(1, n // 20), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     noise = rng.uniform(0.02, 0.5, (n, 1)).astype(np.float32)
-    x = centres[rng.integers(0, len(centres), n)] + noise * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim)
+    spread = noise * rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim)
+    x = centres[rng.integers(0, len(centres), n)] + spread
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 

@@ -344,7 +344,8 @@ async def test_listings_read_only_an_index_range(tmp_path):
                  "LIMIT 10", [])
     assert "idx_memories_trash" in trash and "TEMP B-TREE" not in trash
     keyset = plan(f"SELECT {rows.COLUMNS} FROM memories m INDEXED BY {reads.LIVE_INDEX} WHERE m.deleted_at IS NULL "
-                  "AND (m.created_at, m.content_hash) > (?, ?) ORDER BY m.created_at, m.content_hash LIMIT 10", [5.0, "a"])
+                  "AND (m.created_at, m.content_hash) > (?, ?) ORDER BY m.created_at, m.content_hash LIMIT 10",
+                  [5.0, "a"])
     assert "idx_memories_live" in keyset and whole_sort not in keyset
     conn.close()
 

@@ -46,8 +46,8 @@ TABLES = (
         created_at REAL,
         PRIMARY KEY (memory_id, tag)
     ) WITHOUT ROWID""",
-    "CREATE TABLE IF NOT EXISTS vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-    "memory_id INTEGER NOT NULL, added INTEGER NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+     "memory_id INTEGER NOT NULL, added INTEGER NOT NULL)"),
     "CREATE TABLE IF NOT EXISTS reembed_vectors (memory_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)",
 )
 
@@ -66,7 +66,8 @@ NEW_COLUMNS = (
 # the memory's creation time so that "newest N with this tag" is an index range too. The keys leave out the
 # 64-character content_hash that breaks created_at ties: SQLite sorts only the ties while it streams a page
 # ("TEMP B-TREE FOR LAST TERM OF ORDER BY"), and batched stores cost about 15% less than with the hash in the
-# keys (measured at 40k memories). The full memory_type index also lets ``SELECT count(*) FROM memories`` count a small index.
+# keys (measured at 40k memories). The full memory_type index also lets ``SELECT count(*) FROM memories`` count
+# a small index.
 INDEXES = (
     "DROP INDEX IF EXISTS idx_memories_created_at",
     "DROP INDEX IF EXISTS idx_memory_tags_tag",

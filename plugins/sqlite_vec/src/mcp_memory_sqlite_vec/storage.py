@@ -309,7 +309,10 @@ class SqliteVecStorage(BaseStorage):
     # -- upkeep ------------------------------------------------------------------------------
     def _stats_sync(self, conn: Any) -> dict[str, Any]:
         meta = schema.read_meta(conn)
-        one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+
+        def one(sql: str) -> Any:
+            return conn.execute(sql).fetchone()[0]
+
         recorded = schema.recorded_embedding(meta)
         stats = {
             "backend": self.backend_name,
