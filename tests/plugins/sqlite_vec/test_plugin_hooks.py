@@ -60,9 +60,12 @@ def test_the_settings_are_declared_for_memory_config(only_plugins):
 def test_storage_location_answers_for_sqlite_vec_only(only_plugins, tmp_path):
     pm = only_plugins("sqlite_vec")
     chosen = settings(MCP_MEMORY_SQLITE_PATH=str(tmp_path / "a.db"))
-    assert pm.first_result("memory_storage_location", backend="sqlite_vec", settings=chosen) == \
+    assert pm.first_result("memory_storage_location", backend="sqlite_vec", settings=chosen, location=None) == \
         StoreLocation(text=str(tmp_path / "a.db"), path=tmp_path / "a.db")
-    assert pm.first_result("memory_storage_location", backend="chroma", settings=chosen) is None
+    given = str(tmp_path / "b.db")
+    assert pm.first_result("memory_storage_location", backend="sqlite_vec", settings=chosen, location=given) == \
+        StoreLocation(text=given, path=tmp_path / "b.db")
+    assert pm.first_result("memory_storage_location", backend="chroma", settings=chosen, location=None) is None
 
 
 # -- its own hook specs --------------------------------------------------------------------------------

@@ -251,7 +251,7 @@ async def test_find_hashes_takes_wildcards_as_text_and_covers_the_trash(tmp_path
         await store.close()
 
 
-async def test_metadata_filters_compare_like_python(tmp_path):
+async def test_metadata_filters_compare_like_json(tmp_path):
     cases = {"true": {"v": True}, "one": {"v": 1}, "one-float": {"v": 1.0}, "text-one": {"v": "1"},
              "null": {"v": None}, "missing": {}, "nested": {"v": {"x": 1}}, "list": {"v": [1]}, "zero": {"v": 0},
              "quote key": {'we"ird.key': "x"}}

@@ -4,7 +4,8 @@ its plugin and the store goes on without it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mcp_memory.hookspecs import hookspec
 

@@ -13,7 +13,8 @@ vector (``prefilter.py``) and computes the exact cosine of the few that can reac
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,8 @@ class VectorIndex:
         groups = conn.execute("SELECT project, group_concat(id) FROM memories INDEXED BY idx_memories_project "
                               "WHERE deleted_at IS NULL GROUP BY project").fetchall()
         ids = [np.array(joined.split(","), dtype=np.int64) for _, joined in groups]
-        codes = [np.full(len(part), self._code(project), dtype=np.int32) for part, (project, _) in zip(ids, groups)]
+        codes = [np.full(len(part), self._code(project), dtype=np.int32)
+                 for part, (project, _) in zip(ids, groups, strict=True)]
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
         live_ids, live_codes = np.concatenate(ids), np.concatenate(codes)
@@ -177,8 +179,8 @@ class VectorIndex:
             return None
         rows = self.codes.candidates(q, threshold, self._rows, self._n)
         if rows is None:  # the threshold is too low for the codes to skip anything
-            best = self.search(query, 1, projects=projects)
-            return best[0] if best and 1.0 - best[0][1] >= threshold - SLACK else None
+            nearest = self.search(query, 1, projects=projects)
+            return nearest[0] if nearest and 1.0 - nearest[0][1] >= threshold - SLACK else None
         wanted = self._project_filter(projects)
         if wanted is not None:
             rows = rows[np.isin(self._projects[rows], wanted)]

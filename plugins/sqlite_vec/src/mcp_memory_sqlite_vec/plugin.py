@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -42,10 +44,11 @@ def memory_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
 
 
 @hookimpl
-def memory_storage_location(backend: str, settings: Settings) -> StoreLocation | None:
+def memory_storage_location(backend: str, settings: Settings, location: str | None) -> StoreLocation | None:
+    """The database file: ``location`` when given, else ``MCP_MEMORY_SQLITE_PATH``."""
     if backend != NAME:
         return None
-    path = settings.section(SQLITE_SETTINGS).sqlite_path
+    path = Path(location).expanduser() if location else settings.section(SQLITE_SETTINGS).sqlite_path
     return StoreLocation(text=str(path), path=path)
 
 

@@ -174,5 +174,5 @@ def batch_after(conn: Any, after: tuple[float, str] | None, size: int, has_vecto
     rows = rows[:size]
     found = memories(conn, [r[:-1] for r in rows])
     vectors = [np.frombuffer(r[-1], dtype=np.float32).tolist() if r[-1] is not None else None for r in rows]
-    return list(zip(found, vectors))
+    return list(zip(found, vectors, strict=True))
 

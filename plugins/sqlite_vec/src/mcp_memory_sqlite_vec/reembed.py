@@ -9,7 +9,8 @@ never between.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mcp_memory.errors import StorageError
 from mcp_memory.models import Memory, Vector

@@ -4,8 +4,9 @@ Everything here runs on the store's worker thread; values are always bound, neve
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def by_ids(conn: Any, ids: Sequence[int]) -> dict[int, Memory]:
     out: dict[int, Memory] = {}
     for part, q in chunks(list(ids)):
         rows = conn.execute(f"SELECT {COLUMNS} FROM memories m WHERE m.id IN ({q})", part).fetchall()
-        out.update(zip((r[0] for r in rows), memories(conn, rows)))
+        out.update(zip((r[0] for r in rows), memories(conn, rows), strict=True))
     return out
 
 

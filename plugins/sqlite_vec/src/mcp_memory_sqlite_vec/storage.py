@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class SqliteVecStorage(BaseStorage):
         self._retry: Callable[..., Any] = _run_once
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Any = None
-        self._errors: tuple[type[BaseException], ...] = ()
+        self._errors: tuple[type[Exception], ...] = ()
         self._embedding: EmbeddingInfo | None = None
         self._index: VectorIndex | None = None  # the live vectors in memory, loaded on the first search
         self._fts = False
@@ -243,7 +244,7 @@ class SqliteVecStorage(BaseStorage):
         if vector is None:
             return None
         if not w.projects_only(where):
-            best = await self.retrieve(vector, 1, where)
+            best = await self.retrieve(cast(Vector, vector), 1, where)
             return best[0] if best and best[0].relevance_score >= threshold else None
         return await self._call(search.nearest_above, self._index, vector, threshold, where)
 

@@ -17,7 +17,7 @@ from .rows import marks
 
 LIVE_ONLY = "m.deleted_at IS NULL"
 TRASHED_ONLY = "m.deleted_at IS NOT NULL"
-_NUMBER_TYPES = "('integer', 'real', 'true', 'false')"
+_NUMBERS = "('integer', 'real')"
 
 
 def projects_clause(projects: tuple[str | None, ...]) -> tuple[str, list[Any]]:
@@ -40,14 +40,17 @@ def tags_clause(tags: tuple[str, ...], match_all: bool) -> tuple[str, list[Any]]
 
 
 def metadata_clause(key: str, value: Any) -> tuple[str, list[Any]]:
-    """The top-level ``key`` of the memory's metadata equals ``value`` (Python equality: True == 1 == 1.0)."""
+    """The top-level ``key`` of the memory's metadata equals ``value`` as JSON compares them: ``true`` is not ``1``,
+    while ``1`` equals ``1.0`` (``mcp_memory.protocols.same_value``)."""
     head = "EXISTS (SELECT 1 FROM json_each(m.metadata) j WHERE j.key = ? AND "
     if value is None:
         return head + "j.type = 'null')", [key]
     if isinstance(value, str):
         return head + "j.type = 'text' AND j.value = ?)", [key, value]
-    if isinstance(value, (bool, int, float)):
-        return head + f"j.type IN {_NUMBER_TYPES} AND j.value = ?)", [key, value]
+    if isinstance(value, bool):
+        return head + "j.type = ?)", [key, "true" if value else "false"]
+    if isinstance(value, (int, float)):
+        return head + f"j.type IN {_NUMBERS} AND j.value = ?)", [key, value]
     raise InvalidInputError(f"a metadata filter compares a string, number, boolean or null, got "
                             f"{type(value).__name__} for {key!r}")
 

@@ -8,7 +8,8 @@ batch in one statement each: FTS5 fed row by row, as a trigger does, costs about
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mcp_memory.errors import EmbeddingError
 from mcp_memory.models import Memory, Vector
@@ -76,7 +77,7 @@ def insert_many(conn: Any, items: Sequence[tuple[Memory, Vector]], info: Embeddi
     live: list[int] = []
     with transaction(conn):
         check_model(conn, info)
-        for (m, _), blob in zip(items, blobs):
+        for (m, _), blob in zip(items, blobs, strict=True):
             cur = conn.execute(MEMORY_INSERT, (
                 m.content_hash, m.content, m.memory_type, _json(m.metadata), m.created_at, m.updated_at, m.project,
                 m.last_used_at, m.use_count, m.deleted_at, m.deleted_reason, m.replaced_by))

@@ -3,7 +3,8 @@ specs ``memory_configure_sqlite`` and ``memory_sqlite_write_retry``), and the ``
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mcp_memory import hookimpl
 from mcp_memory.coordination import DIRECT, Coordination

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from mcp_memory.errors import StorageError
 from mcp_memory.logging import get_logger
