@@ -58,3 +58,24 @@ def chroma_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Admin:
+    """A client of the test server for the tests' own housekeeping."""
+
+    def __init__(self, host: str, port: int):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
+
+    def names(self) -> set[str]:
+        return {getattr(c, "name", c) for c in self.client.list_collections()}
+
+    def delete_collection(self, name: str) -> None:
+        self.client.delete_collection(name)
+
+
+@pytest.fixture(scope="session")
+def chroma_admin(chroma_server):
+    return Admin(*chroma_server)

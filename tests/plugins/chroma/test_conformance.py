@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from mcp_memory.config import Settings
 from mcp_memory.testing import StorageConformance
@@ -13,22 +15,18 @@ class TestChromaLocal(StorageConformance):
 
     @pytest.fixture
     def make_storage(self, tmp_path):
-        return lambda: ChromaStorage(Settings(chroma_path=tmp_path / "unused"), location=str(tmp_path / "chroma"))
+        settings = Settings().with_changes(MCP_MEMORY_CHROMA_PATH=str(tmp_path / "unused"))
+        return lambda: ChromaStorage(settings, location=str(tmp_path / "chroma"))
 
 
 class TestChromaServer(StorageConformance):
-    """Each test gets its own collection on the shared server by deleting it first."""
+    """Each test gets its own collection on the shared server (named in the URL), dropped afterwards."""
 
     persistent = True
 
     @pytest.fixture
-    def make_storage(self, chroma_server):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
+    def make_storage(self, chroma_server, chroma_admin):
         host, port = chroma_server
-        client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-        for collection in client.list_collections():
-            client.delete_collection(getattr(collection, "name", collection))
-        settings = Settings(chroma_host=host, chroma_port=port)
-        return lambda: ChromaStorage(settings)
+        name = f"t-{uuid.uuid4().hex}"
+        yield lambda: ChromaStorage(Settings(), location=f"http://{host}:{port}/{name}")
+        chroma_admin.delete_collection(name) if name in chroma_admin.names() else None
