@@ -1,22 +1,20 @@
 """How a Memory is laid out in a Chroma record, and back. Pure functions, no chromadb import.
 
 A record is: id = content hash, document = content, embedding = our vector, and scalar metadata (Chroma takes
-no nested values):
+no nested values). Chroma's cost of reading metadata grows with the number of keys per record (about 10 us
+per key and record here), so only what a ``where`` clause needs gets a key of its own:
 
-- ``created_at``, ``updated_at`` (floats); ``memory_type`` (absent for None);
-- ``tags_json``: the ordered tag list as JSON, plus one key ``tag:<tag>`` = True per tag, so that any/all tag
-  filters are exact equality tests in a ``where``, never substring matches;
-- ``metadata_json``: the user's metadata as JSON (round-trips exactly, nesting included);
-- ``project``: the project name, ``""`` for a global memory (names are never empty);
-- ``use_count`` (int) and ``last_used_at`` (float, absent for None);
-- ``trashed`` (bool), and for trashed memories ``deleted_at``, ``deleted_reason``, ``replaced_by`` (absent
-  for None).
+- ``trashed`` (bool), ``project`` (the name, ``""`` for a global memory: names are never empty),
+  ``created_at`` (float), ``memory_type`` (absent for None), ``replaced_by`` (trashed memories only, absent for
+  None), and one key ``tag:<tag>`` = True per tag, so that any/all tag filters are exact equality tests;
+- ``data``: everything else as one JSON object: ``tags`` (in order), ``metadata`` (the user's, round-tripping
+  exactly), ``updated_at``, ``use_count``, ``last_used_at``, and for trashed memories ``deleted_at`` and
+  ``deleted_reason``.
 
-The collection's metadata holds ``layout_version`` (this is layout 2; the previous code wrote layout 1, no
-version key: no project, trash or usage keys) and the embedding model and dimension.
+The collection's metadata holds ``layout_version`` (this is layout 2). Layout 1, written by the previous code,
+had no version key and ``created_at``, ``updated_at``, ``memory_type``, ``tags_json``, ``metadata_json`` and the
+``tag:`` keys: no project, trash or usage.
 """
-
-from __future__ import annotations
 
 import json
 from typing import Any
@@ -34,21 +32,21 @@ def tag_key(tag: str) -> str:
 
 def to_record_metadata(memory: Memory) -> dict[str, Any]:
     """The metadata of the record of ``memory`` (its content is the record's document)."""
+    data: dict[str, Any] = {"tags": list(memory.tags), "metadata": memory.metadata,
+                            "updated_at": float(memory.updated_at), "use_count": int(memory.use_count),
+                            "last_used_at": None if memory.last_used_at is None else float(memory.last_used_at)}
     meta: dict[str, Any] = {
-        "created_at": float(memory.created_at),
-        "updated_at": float(memory.updated_at),
-        "tags_json": json.dumps(list(memory.tags), ensure_ascii=False),
-        "metadata_json": json.dumps(memory.metadata, ensure_ascii=False),
-        "project": memory.project if memory.project is not None else GLOBAL,
-        "use_count": int(memory.use_count),
         "trashed": memory.deleted_at is not None,
+        "project": memory.project if memory.project is not None else GLOBAL,
+        "created_at": float(memory.created_at),
     }
-    optional = {"memory_type": memory.memory_type,
-                "last_used_at": None if memory.last_used_at is None else float(memory.last_used_at)}
+    if memory.memory_type is not None:
+        meta["memory_type"] = memory.memory_type
     if memory.deleted_at is not None:
-        optional.update(deleted_at=float(memory.deleted_at), deleted_reason=memory.deleted_reason,
-                        replaced_by=memory.replaced_by)
-    meta.update((key, value) for key, value in optional.items() if value is not None)
+        data.update(deleted_at=float(memory.deleted_at), deleted_reason=memory.deleted_reason)
+        if memory.replaced_by is not None:
+            meta["replaced_by"] = memory.replaced_by
+    meta["data"] = json.dumps(data, ensure_ascii=False, allow_nan=False)
     for tag in memory.tags:
         meta[tag_key(tag)] = True
     return meta
@@ -56,7 +54,7 @@ def to_record_metadata(memory: Memory) -> dict[str, Any]:
 
 def patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The metadata for ``collection.update`` turning ``old`` into ``new``: Chroma merges keys, so keys of
-    ours that must go are set to None (keys written by other tools are left alone)."""
+    ours (either layout) that must go are set to None; keys written by other tools are left alone."""
     out = {key: value for key, value in new.items()
            if key not in old or type(old[key]) is not type(value) or old[key] != value}
     for key in old:
@@ -65,8 +63,8 @@ def patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_KEYS = frozenset({"created_at", "updated_at", "tags_json", "metadata_json", "project", "use_count", "trashed",
-                   "memory_type", "last_used_at", "deleted_at", "deleted_reason", "replaced_by"})
+_KEYS = frozenset({"trashed", "project", "created_at", "memory_type", "replaced_by", "data",  # layout 2
+                   "updated_at", "tags_json", "metadata_json"})  # layout 1 only
 
 
 def _ours(key: str) -> bool:
@@ -81,28 +79,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _tags(meta: dict[str, Any]) -> list[str]:
-    raw = meta.get("tags_json")
-    if isinstance(raw, str):
-        try:
-            tags = json.loads(raw)
-            if isinstance(tags, list):
-                return [str(t) for t in tags]
-        except json.JSONDecodeError:
-            pass
-    legacy = meta.get("tags")  # records written by other tools: "a,b" or '["a","b"]'
-    if isinstance(legacy, str) and legacy.strip():
-        if legacy.strip().startswith("["):
-            try:
-                return [str(t) for t in json.loads(legacy)]
-            except json.JSONDecodeError:
-                pass
-        return [t.strip() for t in legacy.split(",") if t.strip()]
-    return sorted(k[len(TAG_PREFIX):] for k, v in meta.items() if k.startswith(TAG_PREFIX) and v is True)
-
-
-def _user_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    raw = meta.get("metadata_json")
+def _data(meta: dict[str, Any]) -> dict[str, Any]:
+    raw = meta.get("data")
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
@@ -113,26 +91,56 @@ def _user_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _json(raw: Any, kind: type) -> Any:
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+            if isinstance(value, kind):
+                return value
+        except json.JSONDecodeError:
+            pass
+    return None
+
+
+def _tags(meta: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    tags = data.get("tags")
+    if not isinstance(tags, list):
+        tags = _json(meta.get("tags_json"), list)  # layout 1
+    if isinstance(tags, list):
+        return [str(t) for t in tags]
+    legacy = meta.get("tags")  # records written by other tools: "a,b" or '["a","b"]'
+    if isinstance(legacy, str) and legacy.strip():
+        listed = _json(legacy, list) if legacy.strip().startswith("[") else None
+        if listed is not None:
+            return [str(t) for t in listed]
+        return [t.strip() for t in legacy.split(",") if t.strip()]
+    return sorted(k[len(TAG_PREFIX):] for k, v in meta.items() if k.startswith(TAG_PREFIX) and v is True)
+
+
 def to_memory(record_id: str, document: str | None, meta: dict[str, Any] | None) -> Memory:
     """The Memory of a record of layout 2, or of layout 1 (read as a live, global, unused memory)."""
     meta = meta or {}
+    data = _data(meta)
     created = _number(meta.get("created_at", meta.get("timestamp")), 0.0)
     memory_type = meta.get("memory_type", meta.get("type"))
-    use_count = meta.get("use_count")
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = _json(meta.get("metadata_json"), dict) or {}
+    use_count = data.get("use_count")
     trashed = meta.get("trashed") is True
     return Memory(
         content=document or "",
         content_hash=record_id,
-        tags=_tags(meta),
+        tags=_tags(meta, data),
         memory_type=memory_type if isinstance(memory_type, str) else None,
-        metadata=_user_metadata(meta),
+        metadata=metadata,
         created_at=created,  # type: ignore[arg-type]
-        updated_at=_number(meta.get("updated_at"), created),  # type: ignore[arg-type]
+        updated_at=_number(data.get("updated_at", meta.get("updated_at")), created),  # type: ignore[arg-type]
         project=_text(meta.get("project")) or None,
-        last_used_at=_number(meta.get("last_used_at"), None),
+        last_used_at=_number(data.get("last_used_at"), None),
         use_count=use_count if isinstance(use_count, int) and not isinstance(use_count, bool) else 0,
-        deleted_at=_number(meta.get("deleted_at"), 0.0) if trashed else None,
-        deleted_reason=_text(meta.get("deleted_reason")) if trashed else None,
+        deleted_at=_number(data.get("deleted_at"), 0.0) if trashed else None,
+        deleted_reason=_text(data.get("deleted_reason")) if trashed else None,
         replaced_by=_text(meta.get("replaced_by")) if trashed else None,
     )
 

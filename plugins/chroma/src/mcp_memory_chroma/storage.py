@@ -33,6 +33,9 @@ log = get_logger(__name__)
 GET_PAGE = 10_000
 #: candidates of the unfiltered first try of a filtered search: 2k + PROBE_EXTRA nearest
 PROBE_EXTRA = 32
+#: chromadb shares one system per directory in a process and does not start it thread-safely: clients of
+#: every store in this process are made and closed under this lock
+_CLIENTS = threading.Lock()
 T = TypeVar("T")
 
 
@@ -103,7 +106,8 @@ class ChromaStorage(BaseStorage):
                     if not create:
                         return None
                     self.path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
+                with _CLIENTS:
+                    self._client = chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
         except MemoryServiceError:
             raise
         except Exception as exc:
@@ -254,8 +258,11 @@ class ChromaStorage(BaseStorage):
     async def close(self) -> None:
         client, self._client, self._collection = self._client, None, None
         if client is not None and hasattr(client, "close"):
+            def shut() -> None:
+                with _CLIENTS:
+                    client.close()
             try:
-                await asyncio.to_thread(client.close)
+                await asyncio.to_thread(shut)
             except Exception as exc:  # closing must never raise
                 log.warning("closing chroma client failed", error=str(exc))
 
@@ -392,13 +399,11 @@ class ChromaStorage(BaseStorage):
             w = translate(where, self._native)
             if collection is None or k < 1 or w.empty:
                 return []
-            total = int(collection.count())
-            if total == 0:
-                return []
             query = np.asarray([embedding], dtype=np.float32)
-            n = min(total, 2 * k + PROBE_EXTRA)
-            hits = [r for r in self._query(collection, query, n) if where.matches(r.memory)]
-            if len(hits) < k and n < total:
+            n = 2 * k + PROBE_EXTRA
+            nearest = self._query(collection, query, n)
+            hits = [r for r in nearest if where.matches(r.memory)]
+            if len(hits) < k and len(nearest) == n:  # fewer than n back: that was every record
                 if w.exact:
                     hits = [r for r in self._query(collection, query, k, w.clause) if where.matches(r.memory)]
                 else:
