@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from mcp_memory.config import Settings
 from mcp_memory.testing import StorageConformance
@@ -25,8 +23,5 @@ class TestChromaServer(StorageConformance):
     persistent = True
 
     @pytest.fixture
-    def make_storage(self, chroma_server, chroma_admin):
-        host, port = chroma_server
-        name = f"t-{uuid.uuid4().hex}"
-        yield lambda: ChromaStorage(Settings(), location=f"http://{host}:{port}/{name}")
-        chroma_admin.delete_collection(name) if name in chroma_admin.names() else None
+    def make_storage(self, server_url):
+        return lambda: ChromaStorage(Settings(), location=server_url)
