@@ -10,7 +10,7 @@ from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import EmbeddingInfo, Filter
 from mcp_memory.testing import InMemoryStorage
-from mcp_memory_chroma import lexical
+from mcp_memory_chroma import lexical, storage
 from mcp_memory_chroma.storage import PROBE_EXTRA, ChromaStorage
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +45,7 @@ async def same_top(stores, query, k: int, where: Filter) -> list[str]:
     return got
 
 
-async def test_every_retrieve_path_matches_the_reference(pair):
+async def test_every_retrieve_path_matches_the_reference(pair, monkeypatch):
     rng = np.random.default_rng(1)
     n = 400
     vectors = unit(rng, n)
@@ -67,6 +67,9 @@ async def test_every_retrieve_path_matches_the_reference(pair):
     assert sorted(flagged) == ["memory 203", "memory 3", "memory 303"]
     await same_top(pair, query, 4, Filter(metadata=(("group", 3),), tags=("odd",)))
     assert len(await same_top(pair, query, 10, Filter(trashed=True, start=100.0, end=104.0))) == 5
+    monkeypatch.setattr(storage, "CROWD_LIMIT", 10)  # a big trash: Chroma's where asks for trashed = 0
+    assert len(await same_top(pair, query, 5, Filter())) == 5
+    assert len(await same_top(pair, query, 5, Filter(tags=("even",)))) == 5
 
 
 async def test_lexical_search_is_bm25(tmp_path):
@@ -92,15 +95,24 @@ async def test_lexical_search_is_bm25(tmp_path):
         assert sorted(await found('zoo.* (?i) [z]+ \\b "OR"')) == ["Zebra zebra zebra in the zoo",
                                                                  "the zoo opens at nine"]  # words, never syntax
         assert await found("nothinghere") == [] and await found("") == [] and await found("zebra", 0) == []
+        crossing = Memory.create("a zebra crossing").content_hash
+        await store.trash([crossing], 1.0, "deleted")
+        assert "a zebra crossing" not in await found("zebra")
+        assert [r.memory.content_hash for r in await store.search_lexical("zebra", 5, Filter(trashed=True))] == \
+            [crossing]
+        await store.update_memory(replace(await store.get_by_hash(Memory.create("ZEBRA stripes").content_hash),
+                                          metadata={"kind": "pattern"}))
+        assert [r.memory.content for r in await store.search_lexical(
+            "zebra", 5, Filter(metadata=(("kind", "pattern"),)))] == ["ZEBRA stripes"]
     finally:
         await store.close()
 
 
 def test_rank_scores():
-    memories = [Memory.create(t) for t in ("cat cat", "cat dog", "dog")]
-    ranked = lexical.rank(["cat"], memories, scope_size=100, k=10)
-    assert [r.memory.content for r in ranked] == ["cat cat", "cat dog"]
-    assert ranked[0].relevance_score == 1.0 and 0 < ranked[1].relevance_score < 1
-    assert lexical.rank(["cow"], memories, 100, 10) == []
+    texts = [("1", "cat cat"), ("2", "cat dog"), ("3", "dog")]
+    ranked = lexical.rank(["cat"], texts, scope_size=100, k=10)
+    assert [key for key, _ in ranked] == ["1", "2"]
+    assert ranked[0][1] == 1.0 and 0 < ranked[1][1] < 1
+    assert lexical.rank(["cow"], texts, 100, 10) == [] and lexical.rank(["cat"], texts, 100, 0) == []
     assert lexical.words("Hello, hello WORLD-42 (?i)") == ["hello", "world", "42", "i"]
     assert lexical.prefilter(["a", "b_2"]) == "(?i)\\b(?:a|b_2)\\b"

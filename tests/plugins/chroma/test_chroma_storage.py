@@ -103,12 +103,14 @@ async def test_record_layout(tmp_path):
     try:
         got = collection.get(ids=[m.content_hash, old.content_hash], include=["metadatas"])
         live, gone = (dict(zip(got["ids"], got["metadatas"]))[h] for h in (m.content_hash, old.content_hash))
-        assert live == {"trashed": False, "project": "api", "created_at": 5.0, "tag:project": True,
-                        "tag:proj": True, "tag:a,b": True, "data": live["data"]}
+        assert live == {"trashed": 0, "project": "api", "created_at": 5.0, "tag:project": 1,
+                        "tag:proj": 1, "tag:a,b": 1, "data": live["data"]}
+        assert all(type(v) is int for k, v in live.items() if k == "trashed" or k.startswith("tag:"))
         assert json.loads(live["data"]) == {"tags": ["project", "proj", "a,b"], "metadata": {"x": [1, {"y": None}]},
                                             "updated_at": 5.0, "use_count": 1, "last_used_at": 7.0}
         assert {k: v for k, v in gone.items() if k != "data"} == {
-            "trashed": True, "project": "", "created_at": 4.0, "memory_type": "note", "replaced_by": m.content_hash}
+            "trashed": 1, "project": "", "created_at": 4.0, "memory_type": "note", "replaced_by": m.content_hash}
+        assert type(gone["trashed"]) is int
         assert json.loads(gone["data"])["deleted_at"] == 9.0 and json.loads(gone["data"])["deleted_reason"] == "edited"
         assert collection.metadata == {"layout_version": 2, "embedding_model": INFO.model,
                                        "embedding_dimension": INFO.dimension}

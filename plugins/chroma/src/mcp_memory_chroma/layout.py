@@ -4,16 +4,17 @@ A record is: id = content hash, document = content, embedding = our vector, and 
 no nested values). Chroma's cost of reading metadata grows with the number of keys per record (about 10 us
 per key and record here), so only what a ``where`` clause needs gets a key of its own:
 
-- ``trashed`` (bool), ``project`` (the name, ``""`` for a global memory: names are never empty),
+- ``trashed`` (1 or 0), ``project`` (the name, ``""`` for a global memory: names are never empty),
   ``created_at`` (float), ``memory_type`` (absent for None), ``replaced_by`` (trashed memories only, absent for
-  None), and one key ``tag:<tag>`` = True per tag, so that any/all tag filters are exact equality tests;
+  None), and one key ``tag:<tag>`` = 1 per tag, so that any/all tag filters are exact equality tests. Flags are
+  integers, not booleans: Chroma answers ``{"key": 1}`` three to six times faster than ``{"key": True}``;
 - ``data``: everything else as one JSON object: ``tags`` (in order), ``metadata`` (the user's, round-tripping
   exactly), ``updated_at``, ``use_count``, ``last_used_at``, and for trashed memories ``deleted_at`` and
   ``deleted_reason``.
 
 The collection's metadata holds ``layout_version`` (this is layout 2). Layout 1, written by the previous code,
-had no version key and ``created_at``, ``updated_at``, ``memory_type``, ``tags_json``, ``metadata_json`` and the
-``tag:`` keys: no project, trash or usage.
+had no version key and ``created_at``, ``updated_at``, ``memory_type``, ``tags_json``, ``metadata_json`` and
+``tag:<tag>`` = True: no project, trash or usage.
 """
 
 import json
@@ -36,7 +37,7 @@ def to_record_metadata(memory: Memory) -> dict[str, Any]:
                             "updated_at": float(memory.updated_at), "use_count": int(memory.use_count),
                             "last_used_at": None if memory.last_used_at is None else float(memory.last_used_at)}
     meta: dict[str, Any] = {
-        "trashed": memory.deleted_at is not None,
+        "trashed": int(memory.deleted_at is not None),
         "project": memory.project if memory.project is not None else GLOBAL,
         "created_at": float(memory.created_at),
     }
@@ -48,7 +49,7 @@ def to_record_metadata(memory: Memory) -> dict[str, Any]:
             meta["replaced_by"] = memory.replaced_by
     meta["data"] = json.dumps(data, ensure_ascii=False, allow_nan=False)
     for tag in memory.tags:
-        meta[tag_key(tag)] = True
+        meta[tag_key(tag)] = 1
     return meta
 
 
@@ -114,20 +115,20 @@ def _tags(meta: dict[str, Any], data: dict[str, Any]) -> list[str]:
         if listed is not None:
             return [str(t) for t in listed]
         return [t.strip() for t in legacy.split(",") if t.strip()]
-    return sorted(k[len(TAG_PREFIX):] for k, v in meta.items() if k.startswith(TAG_PREFIX) and v is True)
+    return sorted(k[len(TAG_PREFIX):] for k, v in meta.items() if k.startswith(TAG_PREFIX) and v in (1, True))
 
 
 def to_memory(record_id: str, document: str | None, meta: dict[str, Any] | None) -> Memory:
     """The Memory of a record of layout 2, or of layout 1 (read as a live, global, unused memory)."""
     meta = meta or {}
     data = _data(meta)
-    created = _number(meta.get("created_at", meta.get("timestamp")), 0.0)
+    created = created_of(meta)
     memory_type = meta.get("memory_type", meta.get("type"))
     metadata = data.get("metadata")
     if not isinstance(metadata, dict):
         metadata = _json(meta.get("metadata_json"), dict) or {}
     use_count = data.get("use_count")
-    trashed = meta.get("trashed") is True
+    trashed = is_trashed(meta)
     return Memory(
         content=document or "",
         content_hash=record_id,
@@ -152,8 +153,22 @@ def upgrade_patch(meta: dict[str, Any] | None) -> dict[str, Any]:
     return patch(meta, to_record_metadata(to_memory("", "", meta)))
 
 
-def sort_key(memory: Memory) -> tuple[float, str]:
-    """Listing order, applied descending: live by creation, the trash by deletion (then hash)."""
-    if memory.deleted_at is not None:
-        return (memory.deleted_at, memory.content_hash)
-    return (memory.created_at, memory.content_hash)
+def is_trashed(meta: dict[str, Any]) -> bool:
+    return meta.get("trashed") == 1
+
+
+def created_of(meta: dict[str, Any]) -> float:
+    return _number(meta.get("created_at", meta.get("timestamp")), 0.0)  # type: ignore[return-value]
+
+
+def listing_key(record_id: str, meta: dict[str, Any]) -> tuple[float, str]:
+    """Listing order, applied descending: live by creation, the trash by deletion (then hash). Reads no JSON
+    for live records: listings sort every match."""
+    if is_trashed(meta):
+        return (_number(_data(meta).get("deleted_at"), 0.0), record_id)  # type: ignore[return-value]
+    return (created_of(meta), record_id)
+
+
+def tag_keys(meta: dict[str, Any]) -> list[str]:
+    """The tags of a record from its ``tag:`` keys (unordered; no JSON read)."""
+    return [k[len(TAG_PREFIX):] for k, v in meta.items() if k.startswith(TAG_PREFIX) and v in (1, True)]

@@ -25,7 +25,7 @@ from mcp_memory.storage_base import BaseStorage
 
 from . import layout, lexical
 from .config import COLLECTION, local_path, parse_remote
-from .where import Where, live_only, translate
+from .where import TRASHED, Where, both, translate
 
 log = get_logger(__name__)
 
@@ -33,6 +33,9 @@ log = get_logger(__name__)
 GET_PAGE = 10_000
 #: candidates of the unfiltered first try of a filtered search: 2k + PROBE_EXTRA nearest
 PROBE_EXTRA = 32
+#: above max(4k, this many) trashed records among a live search's candidates, the search asks Chroma for
+#: ``trashed = 0`` instead of k more neighbours
+CROWD_LIMIT = 1000
 #: chromadb shares one system per directory in a process and does not start it thread-safely: clients of
 #: every store in this process are made and closed under this lock
 _CLIENTS = threading.Lock()
@@ -210,11 +213,35 @@ class ChromaStorage(BaseStorage):
                 rows[record_id] = {singular[key]: got[key][n] for key in include}
         return rows
 
-    def _heads(self, collection: Any, where: Filter, w: Where) -> list[Memory]:
-        """The memories ``where`` selects, without their content (metadata only)."""
-        got = self._scan(collection, w.clause, ["metadatas"])
-        found = (layout.to_memory(i, "", m) for i, m in zip(got["ids"], got["metadatas"]))
-        return [m for m in found if where.matches(m)]
+    def _rows(self, collection: Any, where: Filter, w: Where) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of the records ``where`` selects: Chroma's where, then the trash flag (exact filters)
+        or ``Filter.matches`` (the others)."""
+        got = self._scan(collection, w.candidates, ["metadatas"])
+        rows = [(i, m or {}) for i, m in zip(got["ids"], got["metadatas"])]
+        if w.exact:
+            return [(i, m) for i, m in rows if layout.is_trashed(m) == w.trashed]
+        return [(i, m) for i, m in rows if where.matches(layout.to_memory(i, "", m))]
+
+    def _size(self, collection: Any, clause: dict[str, Any] | None) -> int:
+        """How many records ``clause`` selects (ids only)."""
+        if clause is None:
+            return int(collection.count())
+        return len(self._scan(collection, clause, [])["ids"])
+
+    def _trashed(self, collection: Any) -> set[str]:
+        """The ids of every trashed record (``trashed = 1`` alone: cheap, the trash is small)."""
+        return set(self._scan(collection, TRASHED, [])["ids"])
+
+    def _count(self, collection: Any, where: Filter, w: Where) -> int:
+        if w.empty:
+            return 0
+        if not w.exact:
+            return len(self._rows(collection, where, w))
+        if w.trashed:
+            return self._size(collection, w.candidates)
+        if w.clause is None:
+            return int(collection.count()) - len(self._trashed(collection))
+        return len(set(self._scan(collection, w.clause, [])["ids"]) - self._trashed(collection))
 
     def _vectors(self, items: Sequence[tuple[Memory, Vector]]) -> np.ndarray:
         vectors = np.asarray([np.asarray(v, dtype=np.float32) for _, v in items], dtype=np.float32)
@@ -351,7 +378,7 @@ class ChromaStorage(BaseStorage):
             if collection is None or not hashes:
                 return 0
             metas = self._metas(collection, hashes)
-            doomed = [i for i in dict.fromkeys(hashes) if i in metas and metas[i].get("trashed") is True]
+            doomed = [i for i in dict.fromkeys(hashes) if i in metas and metas[i].get("trashed") == 1]
             for start in range(0, len(doomed), self._max_batch):
                 collection.delete(ids=doomed[start:start + self._max_batch])
             return len(doomed)
@@ -392,8 +419,10 @@ class ChromaStorage(BaseStorage):
 
     async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
         """Nearest first. An unfiltered search of the 2k + 32 nearest answers most filters (a where clause
-        that selects most records costs Chroma far more than a few extra neighbours); when it holds fewer
-        than k matches, the filter goes to Chroma (or, with metadata conditions, the candidates' ids)."""
+        that selects most records costs Chroma far more than a few extra neighbours). When it holds fewer
+        than k matches, the filter goes to Chroma: for live memories without ``trashed = 0`` (which matches
+        nearly everything), asking for k more than the trashed records the other clauses match; with
+        metadata conditions, the ids of the candidates read here."""
         def work() -> list[QueryResult]:
             collection = self._attach()
             w = translate(where, self._native)
@@ -405,9 +434,14 @@ class ChromaStorage(BaseStorage):
             hits = [r for r in nearest if where.matches(r.memory)]
             if len(hits) < k and len(nearest) == n:  # fewer than n back: that was every record
                 if w.exact:
-                    hits = [r for r in self._query(collection, query, k, w.clause) if where.matches(r.memory)]
+                    crowd = 0 if w.trashed else len(self._trashed(collection))
+                    if crowd > max(4 * k, CROWD_LIMIT):
+                        chosen, n = both(w.clause, {"trashed": 0}), k
+                    else:
+                        chosen, n = w.candidates, k + crowd
+                    hits = [r for r in self._query(collection, query, n, chosen) if where.matches(r.memory)]
                 else:
-                    ids = [m.content_hash for m in self._heads(collection, where, w)]
+                    ids = [record_id for record_id, _ in self._rows(collection, where, w)]
                     hits = []
                     for start in range(0, len(ids), self._max_batch):
                         chunk = ids[start:start + self._max_batch]
@@ -423,26 +457,17 @@ class ChromaStorage(BaseStorage):
             w = translate(where, self._native)
             if collection is None or w.empty or (limit is not None and limit < 1):
                 return []
-            heads = sorted(self._heads(collection, where, w), key=layout.sort_key, reverse=True)
-            page = heads[offset:] if limit is None else heads[offset:offset + limit]
-            rows = self._by_ids(collection, [m.content_hash for m in page], ["documents", "metadatas"])
-            return [layout.to_memory(m.content_hash, rows[m.content_hash]["document"],
-                                     rows[m.content_hash]["metadata"]) for m in page if m.content_hash in rows]
+            keys = sorted((layout.listing_key(i, m) for i, m in self._rows(collection, where, w)), reverse=True)
+            page = [i for _, i in (keys[offset:] if limit is None else keys[offset:offset + limit])]
+            rows = self._by_ids(collection, page, ["documents", "metadatas"])
+            return [layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]) for i in page if i in rows]
 
         return await self._call(work)
 
     async def count(self, where: Filter = LIVE) -> int:
         def work() -> int:
             collection = self._attach()
-            w = translate(where, self._native)
-            if collection is None or w.empty:
-                return 0
-            if not w.exact:
-                return len(self._heads(collection, where, w))
-            if live_only(where):
-                trashed = self._scan(collection, {"trashed": True}, [])["ids"]
-                return int(collection.count()) - len(trashed)
-            return len(self._scan(collection, w.clause, [])["ids"])
+            return 0 if collection is None else self._count(collection, where, translate(where, self._native))
 
         return await self._call(work)
 
@@ -452,7 +477,9 @@ class ChromaStorage(BaseStorage):
             w = translate(where, self._native)
             if collection is None or w.empty:
                 return []
-            counts = Counter(tag for m in self._heads(collection, where, w) for tag in m.tags)
+            rows = self._rows(collection, where, w)
+            tags = ((layout.tag_keys(m) if self._native else layout.to_memory(i, "", m).tags) for i, m in rows)
+            counts = Counter(tag for found in tags for tag in found)
             return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
         return await self._call(work)
@@ -462,7 +489,8 @@ class ChromaStorage(BaseStorage):
             collection = self._attach()
             if collection is None:
                 return []
-            counts = Counter(m.project for m in self._heads(collection, LIVE, translate(LIVE, self._native)))
+            rows = self._rows(collection, LIVE, translate(LIVE, self._native))
+            counts = Counter((m.get("project") or None) if self._native else None for _, m in rows)
             return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
 
         return await self._call(work)
@@ -473,8 +501,7 @@ class ChromaStorage(BaseStorage):
             if collection is None:
                 return []
             got = self._scan(collection, None, ["metadatas"])
-            heads = [layout.to_memory(i, "", m) for i, m in zip(got["ids"], got["metadatas"])]
-            return [m.content_hash for m in sorted(heads, key=lambda m: (m.created_at, m.content_hash))]
+            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in zip(got["ids"], got["metadatas"]))]
 
         def fetch(ids: list[str]) -> list[tuple[Memory, Vector | None]]:
             collection = self._attach()
@@ -507,22 +534,30 @@ class ChromaStorage(BaseStorage):
             w = translate(where, self._native)
             if collection is None or w.empty or k < 1 or not words:
                 return []
-            got = self._scan(collection, w.clause, ["documents", "metadatas"],
-                             where_document={"$regex": lexical.prefilter(words)})
-            found = [layout.to_memory(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
-            found = [m for m in found if where.matches(m)]
-            size = self._scope_size(collection, where, w)
-            return lexical.rank(words, found, size, k)
+            matching = {"where_document": {"$regex": lexical.prefilter(words)}}
+            if w.exact:  # documents only; the trashed ones among them are found by id
+                got = self._scan(collection, w.candidates, ["documents"], **matching)
+                skip = set() if w.trashed else self._trashed(collection)
+                texts = [(i, d or "") for i, d in zip(got["ids"], got["documents"]) if i not in skip]
+            else:
+                got = self._scan(collection, w.candidates, ["documents", "metadatas"], **matching)
+                texts = [(i, d or "") for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+                         if where.matches(layout.to_memory(i, d, m))]
+            if not texts:
+                return []
+            ranked = lexical.rank(words, texts, self._scope(collection, w), k)
+            rows = self._by_ids(collection, [i for i, _ in ranked], ["documents", "metadatas"])
+            return [QueryResult(layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]), score)
+                    for i, score in ranked if i in rows]
 
         return await self._call(work)
 
-    def _scope_size(self, collection: Any, where: Filter, w: Where) -> int:
-        """How many memories the filter selects (the N of BM25's idf)."""
-        if w.exact and live_only(where):
-            return int(collection.count()) - len(self._scan(collection, {"trashed": True}, [])["ids"])
-        if w.exact:
-            return len(self._scan(collection, w.clause, [])["ids"])
-        return len(self._heads(collection, where, w))
+    def _scope(self, collection: Any, w: Where) -> int:
+        """BM25's N: the memories of the store in the state the filter reads (live or trashed), whatever the
+        other conditions, as search engines take their statistics from the whole index; counting the
+        filter's own memories would cost a scan of them per query."""
+        trashed = len(self._trashed(collection))
+        return trashed if w.trashed else int(collection.count()) - trashed
 
     # -- upkeep ------------------------------------------------------------------------------
     def _size_mb(self) -> float | None:

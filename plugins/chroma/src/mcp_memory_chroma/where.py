@@ -1,9 +1,13 @@
-"""A ``Filter`` as a Chroma ``where`` clause, for the parts a ``where`` expresses exactly.
+"""A ``Filter`` as Chroma ``where`` clauses, for the parts a ``where`` expresses exactly.
 
-Exact in a ``where``: trashed or live, projects, tags any/all (``tag:<tag>`` keys), memory type, the time
-range and ``replaced_by``. Not exact: metadata equality, because the user's metadata is stored as JSON text and
-Python's ``==`` (``1 == 1.0 == True``) is not Chroma's; those are checked in Python with ``Filter.matches``,
-which the store applies to every record it reads anyway.
+Exact in a ``where``: projects, tags any/all (``tag:<tag>`` keys), memory type, the time range, ``replaced_by``
+and the trash. Not exact: metadata equality, because the user's metadata is stored as JSON text and Python's
+``==`` (``1 == 1.0 == True``) is not Chroma's; the store checks it in Python with ``Filter.matches``, which it
+applies to every record it reads anyway.
+
+Chroma's cost of a clause grows with the records it matches (a conjunction costs the sum of its parts), so
+``trashed = 0`` (nearly every record) never goes into a ``where``: live reads take the records of the other
+clauses and drop the trashed ones in Python, which ``trashed = 1`` alone finds cheaply (the trash is small).
 """
 
 from __future__ import annotations
@@ -15,21 +19,34 @@ from mcp_memory.protocols import Filter
 
 from .layout import GLOBAL, tag_key
 
+TRASHED = {"trashed": 1}
+
+
+def both(*clauses: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The conjunction of the clauses that are not None (None: every record)."""
+    present = [c for c in clauses if c]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else {"$and": present}
+
 
 @dataclass(frozen=True)
 class Where:
-    """The Chroma side of a filter: ``clause`` (None: every record), ``exact`` (no Python check needed
-    beyond it), ``empty`` (nothing can match: skip the query)."""
+    """The Chroma side of a filter. ``clause``: the conditions other than the trash (None: every record);
+    ``trashed``: the filter reads the trash; ``exact``: no condition is left to Python beyond the trash;
+    ``empty``: nothing can match (skip the query)."""
 
     clause: dict[str, Any] | None
+    trashed: bool
     exact: bool
     empty: bool = False
 
+    @property
+    def candidates(self) -> dict[str, Any] | None:
+        """The ``where`` of a read: the trash exactly; for live memories a superset holding the few trashed
+        ones that match the other conditions."""
+        return both(self.clause, TRASHED) if self.trashed else self.clause
 
-def _all(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _one_of(key: str, values: list[Any]) -> dict[str, Any]:
@@ -37,17 +54,17 @@ def _one_of(key: str, values: list[Any]) -> dict[str, Any]:
 
 
 def translate(where: Filter, native: bool = True) -> Where:
-    """The ``where`` of ``where``; ``native=False`` (records of layout 1, read-only) leaves everything to
-    Python, since those records have no project or trash keys."""
+    """The clauses of ``where``; ``native=False`` (records of layout 1, read-only) leaves everything to Python,
+    since those records have no project or trash keys."""
     if where.projects is not None and not where.projects:
-        return Where(None, True, empty=True)
+        return Where(None, where.trashed, True, empty=True)
     if not native:
-        return Where(None, False)
-    clauses: list[dict[str, Any]] = [{"trashed": where.trashed}]
+        return Where(None, False, False, empty=where.trashed or where.replaced_by is not None)
+    clauses: list[dict[str, Any]] = []
     if where.projects is not None:
         clauses.append(_one_of("project", sorted({GLOBAL if p is None else p for p in where.projects})))
     if where.tags:
-        tags = [{tag_key(t): True} for t in dict.fromkeys(where.tags)]
+        tags = [{tag_key(t): 1} for t in dict.fromkeys(where.tags)]
         clauses.append(tags[0] if len(tags) == 1 else {("$and" if where.match_all else "$or"): tags})
     if where.memory_type is not None:
         clauses.append({"memory_type": where.memory_type})
@@ -57,13 +74,4 @@ def translate(where: Filter, native: bool = True) -> Where:
         clauses.append({"created_at": {"$lte": float(where.end)}})
     if where.replaced_by is not None:
         clauses.append({"replaced_by": where.replaced_by})
-    return Where(_all(clauses), exact=not where.metadata)
-
-
-def live_only(where: Filter) -> bool:
-    """True when the filter asks for nothing but live memories (the fast paths of counting and search)."""
-    return where == Filter()
-
-
-def trash_only(where: Filter) -> bool:
-    return where == Filter(trashed=True)
+    return Where(both(*clauses), where.trashed, exact=not where.metadata)
