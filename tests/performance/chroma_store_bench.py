@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus import corpus, queries  # noqa: E402
-
-from mcp_memory.config import Settings  # noqa: E402
-from mcp_memory.models import Memory  # noqa: E402
-from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter  # noqa: E402
-from mcp_memory.ranking import HYBRID_POOL, key_terms  # noqa: E402
-from mcp_memory_chroma.storage import ChromaStorage  # noqa: E402
+from corpus import corpus, queries
+from mcp_memory.config import Settings
+from mcp_memory.models import Memory
+from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter
+from mcp_memory.ranking import HYBRID_POOL, key_terms
+from mcp_memory_chroma.storage import ChromaStorage
 
 DIM = 384
 

@@ -7,7 +7,8 @@ at commit 1a8bdab~1; ``write_store`` does what that commit's ``ChromaStorage.ini
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from mcp_memory.models import Memory

@@ -7,7 +7,8 @@ import pytest
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter
-from mcp_memory_chroma.storage import GET_PAGE, ChromaStorage
+from mcp_memory_chroma.connection import GET_PAGE
+from mcp_memory_chroma.storage import ChromaStorage
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 N = 33_000

@@ -25,7 +25,7 @@ HEARTBEAT_TIMEOUT = 3.0
 def driver() -> Check:
     try:
         import chromadb
-    except Exception as exc:  # an import of a broken install can raise anything
+    except Exception as exc:  # noqa: BLE001 - a broken install can raise anything on import
         return Check("chromadb", False, f"cannot import chromadb: {type(exc).__name__}: {exc}",
                      "pip install -U mcp-memory-chroma")
     return Check("chromadb", True, f"chromadb {getattr(chromadb, '__version__', '?')}")
@@ -54,7 +54,7 @@ def heartbeat(remote: Remote) -> Check:
     try:
         with urllib.request.urlopen(url, timeout=HEARTBEAT_TIMEOUT, context=context) as response:
             json.loads(response.read() or b"{}")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer of the check
         return Check("chroma server", False, f"{url} does not answer: {exc}",
                      "start it (chroma run --path DIR --host HOST --port PORT) or check MCP_MEMORY_CHROMA_HOST/_PORT")
     return Check("chroma server", True, f"{remote.url} answers its heartbeat")
@@ -75,7 +75,7 @@ def collection(remote: Remote | None, path: Path) -> Check:
     try:
         client = (chromadb.HttpClient(host=remote.host, port=remote.port, ssl=remote.ssl, settings=settings)
                   if remote else chromadb.PersistentClient(path=str(path), settings=settings))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer of the check
         return Check("chroma collection", False, f"cannot open Chroma: {type(exc).__name__}: {exc}",
                      "restore from a backup (memory restore FILE.json)")
     try:
@@ -93,7 +93,7 @@ def collection(remote: Remote | None, path: Path) -> Check:
         if version < LAYOUT_VERSION:
             detail += f" (upgraded in place to layout {LAYOUT_VERSION} when next opened)"
         return Check("chroma collection", True, detail)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer of the check
         return Check("chroma collection", False, f"cannot read {name!r}: {type(exc).__name__}: {exc}",
                      "restore from a backup (memory restore FILE.json)")
     finally:

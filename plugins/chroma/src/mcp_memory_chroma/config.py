@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.config import Setting, Settings, as_int, as_optional_str, as_path, default_data_dir
+from mcp_memory.config import (
+    Setting,
+    Settings,
+    as_int,
+    as_optional_str,
+    as_path,
+    default_data_dir,
+)
 from mcp_memory.errors import InvalidInputError
 
 #: the collection that holds the memories unless a server URL names another

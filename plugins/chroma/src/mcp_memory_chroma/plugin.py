@@ -8,7 +8,12 @@ from typing import Any
 
 from mcp_memory import hookimpl
 from mcp_memory.config import Setting, Settings
-from mcp_memory.registration import Check, MigrationSource, StorageBackend, StoreLocation
+from mcp_memory.registration import (
+    Check,
+    MigrationSource,
+    StorageBackend,
+    StoreLocation,
+)
 
 from .config import CHROMA_SETTINGS, describe
 
