@@ -1,4 +1,4 @@
-"""Past 32k records: every listing still works (Chroma's local get() fails above about 32k results)."""
+"""Past 32k records: every listing still works (Chroma's local get() of metadata fails past 32,766 records)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter
-from mcp_memory_chroma.connection import GET_PAGE
+from mcp_memory_chroma.connection import READ_CHUNK
 from mcp_memory_chroma.storage import ChromaStorage
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -15,7 +15,7 @@ N = 33_000
 
 
 async def test_listings_past_the_chroma_get_limit(tmp_path):
-    assert N > 3 * GET_PAGE
+    assert N > 32_766 > READ_CHUNK
     store = ChromaStorage(Settings(), location=str(tmp_path / "chroma"))
     await store.initialize(EmbeddingInfo("large-test", 4))
     try:

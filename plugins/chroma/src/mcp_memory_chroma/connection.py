@@ -21,8 +21,9 @@ from .where import TRASHED
 
 log = get_logger(__name__)
 
-#: records per get(): Chroma's local store fails one returning more than about 32k ("too many SQL variables")
-GET_PAGE = 10_000
+#: records per read with fields: Chroma's local store fails a read of metadata past 32,766 records (SQLite's
+#: limit of variables in one statement); reads of ids alone have no limit
+READ_CHUNK = 30_000
 #: chromadb shares one system per directory in a process and does not start it thread-safely: clients of
 #: every store in this process are made and closed under this lock
 _CLIENTS = threading.Lock()
@@ -151,25 +152,36 @@ class Connection:
                  from_layout=version, to_layout=LAYOUT_VERSION, records=len(got["ids"]),
                  changed=len(patches))
 
+    @property
+    def read_chunk(self) -> int:
+        """Records per read by id: large locally; a server's batch size over HTTP."""
+        return min(READ_CHUNK, self.max_batch) if self.remote else READ_CHUNK
+
     def scan(self, collection: Any, where: dict[str, Any] | None, include: list[str],
-              **kwargs: Any) -> dict[str, list[Any]]:
-        """``collection.get`` of every matching record, read in pages of ``GET_PAGE``."""
-        out: dict[str, list[Any]] = {key: [] for key in ("ids", *include)}
-        offset = 0
-        while True:
-            got = collection.get(where=where, include=include, limit=GET_PAGE, offset=offset, **kwargs)
+             **kwargs: Any) -> dict[str, list[Any]]:
+        """Every matching record (``kwargs``: ``where_document``). Ids alone come in one call; with fields, one
+        call answers up to ``READ_CHUNK`` records and the rest is read by id: paging by offset would make
+        Chroma evaluate the filter again for every page."""
+        if not include:
+            return {"ids": list(collection.get(where=where, include=[], **kwargs)["ids"])}
+        got = collection.get(where=where, include=include, limit=READ_CHUNK, **kwargs)
+        out: dict[str, list[Any]] = {key: list(got[key] or []) for key in ("ids", *include)}
+        if len(out["ids"]) < READ_CHUNK:
+            return out
+        seen = set(out["ids"])
+        rest = [i for i in collection.get(where=where, include=[], **kwargs)["ids"] if i not in seen]
+        for start in range(0, len(rest), self.read_chunk):
+            more = collection.get(ids=rest[start:start + self.read_chunk], include=include)
             for key, values in out.items():
-                values.extend(got[key] if got[key] is not None else [])
-            if len(got["ids"]) < GET_PAGE:
-                return out
-            offset += GET_PAGE
+                values.extend(more[key] or [])
+        return out
 
     def by_ids(self, collection: Any, ids: Sequence[str], include: list[str]) -> dict[str, dict[str, Any]]:
         """Records by id (chunked): id -> {"document", "metadata", "embedding"} as included."""
         rows: dict[str, dict[str, Any]] = {}
         singular = {"documents": "document", "metadatas": "metadata", "embeddings": "embedding"}
-        for start in range(0, len(ids), self.max_batch):
-            got = collection.get(ids=list(ids[start:start + self.max_batch]), include=include)
+        for start in range(0, len(ids), self.read_chunk):
+            got = collection.get(ids=list(ids[start:start + self.read_chunk]), include=include)
             for n, record_id in enumerate(got["ids"]):
                 rows[record_id] = {singular[key]: got[key][n] for key in include}
         return rows

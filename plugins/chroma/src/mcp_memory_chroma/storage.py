@@ -38,8 +38,8 @@ log = get_logger(__name__)
 
 #: candidates of the unfiltered first try of a filtered search: 2k + PROBE_EXTRA nearest
 PROBE_EXTRA = 32
-#: above max(4k, this many) trashed records among a live search's candidates, the search asks Chroma for
-#: ``trashed = 0`` instead of k more neighbours
+#: above max(4k, this many) trashed records, a filtered live search asks Chroma for ``trashed = 0`` instead
+#: of k more neighbours than there are trashed records
 CROWD_LIMIT = 1000
 T = TypeVar("T")
 
@@ -260,20 +260,44 @@ class ChromaStorage(BaseStorage):
 
         return await self._call(work)
 
-    def _query(self, collection: Any, query: np.ndarray, n: int, where: dict[str, Any] | None = None,
-               ids: list[str] | None = None) -> list[QueryResult]:
+    def _nearest(self, collection: Any, query: np.ndarray, n: int, where: dict[str, Any] | None = None,
+                 ids: list[str] | None = None, metadata: bool = False) -> list[tuple[str, float, Any]]:
+        """(id, relevance, metadata or None) of the n nearest records, nearest first (no documents)."""
         got = collection.query(query_embeddings=query, n_results=n, where=where, ids=ids,
-                               include=["documents", "metadatas", "distances"])
-        return [QueryResult(layout.to_memory(i, d, m), relevance_from_cosine_distance(dist))
-                for i, d, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                         got["distances"][0])]
+                               include=["metadatas", "distances"] if metadata else ["distances"])
+        found, distances = got["ids"][0], got["distances"][0]
+        metas = got["metadatas"][0] if metadata else [None] * len(found)
+        return [(i, relevance_from_cosine_distance(d), m or {}) for i, d, m in zip(found, distances, metas)]
+
+    def _filtered(self, collection: Any, query: np.ndarray, k: int, where: Filter,
+                  w: Where) -> list[tuple[str, float]]:
+        """The k nearest the filter selects, with the filter in Chroma (the probe found too few)."""
+        if not w.exact:  # metadata conditions: the candidates' ids
+            ids = [record_id for record_id, _ in self._rows(collection, where, w)]
+            found = []
+            for start in range(0, len(ids), self.db.max_batch):
+                chunk = ids[start:start + self.db.max_batch]
+                found.extend(self._nearest(collection, query, min(k, len(chunk)), ids=chunk))
+            return [(i, score) for i, score, _ in found]
+        if w.trashed:
+            return [(i, score) for i, score, _ in self._nearest(collection, query, k, w.candidates)]
+        trashed = self.db.trashed(collection)
+        if len(trashed) > max(4 * k, CROWD_LIMIT):
+            return [(i, score) for i, score, _ in self._nearest(collection, query, k, both(w.clause, {"trashed": 0}))]
+        nearest = self._nearest(collection, query, k + len(trashed), w.clause)
+        return [(i, score) for i, score, _ in nearest if i not in trashed]
+
+    def _results(self, collection: Any, scored: list[tuple[str, float]]) -> list[QueryResult]:
+        rows = self.db.by_ids(collection, [i for i, _ in scored], ["documents", "metadatas"])
+        return [QueryResult(layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]), score)
+                for i, score in scored if i in rows]
 
     async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
-        """Nearest first. An unfiltered search of the 2k + 32 nearest answers most filters (a where clause
-        that selects most records costs Chroma far more than a few extra neighbours). When it holds fewer
-        than k matches, the filter goes to Chroma: for live memories without ``trashed = 0`` (which matches
-        nearly everything), asking for k more than the trashed records the other clauses match; with
-        metadata conditions, the ids of the candidates read here."""
+        """Nearest first. The 2k + 32 nearest, unfiltered, answer most filters: a where clause that selects most
+        records costs Chroma far more than a few extra neighbours. When they hold fewer than k matches, the
+        filter goes to Chroma: for live memories without ``trashed = 0`` (which matches nearly everything),
+        asking for k more than there are trashed records and dropping those; with metadata conditions, as
+        the ids of the candidates read here. Documents are read for the k results only."""
         def work() -> list[QueryResult]:
             collection = self.db.attach()
             w = translate(where, self.db.native)
@@ -281,24 +305,12 @@ class ChromaStorage(BaseStorage):
                 return []
             query = np.asarray([embedding], dtype=np.float32)
             n = 2 * k + PROBE_EXTRA
-            nearest = self._query(collection, query, n)
-            hits = [r for r in nearest if where.matches(r.memory)]
+            nearest = self._nearest(collection, query, n, metadata=True)
+            hits = [(i, score) for i, score, m in nearest if where.matches(layout.to_memory(i, "", m))]
             if len(hits) < k and len(nearest) == n:  # fewer than n back: that was every record
-                if w.exact:
-                    crowd = 0 if w.trashed else len(self.db.trashed(collection))
-                    if crowd > max(4 * k, CROWD_LIMIT):
-                        chosen, n = both(w.clause, {"trashed": 0}), k
-                    else:
-                        chosen, n = w.candidates, k + crowd
-                    hits = [r for r in self._query(collection, query, n, chosen) if where.matches(r.memory)]
-                else:
-                    ids = [record_id for record_id, _ in self._rows(collection, where, w)]
-                    hits = []
-                    for start in range(0, len(ids), self.db.max_batch):
-                        chunk = ids[start:start + self.db.max_batch]
-                        hits.extend(self._query(collection, query, min(k, len(chunk)), ids=chunk))
-            hits.sort(key=lambda r: r.relevance_score, reverse=True)
-            return hits[:k]
+                hits = self._filtered(collection, query, k, where, w)
+            hits.sort(key=lambda hit: hit[1], reverse=True)
+            return self._results(collection, hits[:k])
 
         return await self._call(work)
 
