@@ -25,7 +25,7 @@ from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter
 from mcp_memory.ranking import HYBRID_POOL, key_terms
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory_chroma.storage import ChromaLexicalStorage
 
 DIM = 384
 
@@ -55,7 +55,7 @@ async def run(n: int, runs: int) -> None:
     memories = [replace(m, deleted_at=1.0, deleted_reason="deleted") if i % 100 == 99 else m
                 for i, m in enumerate(memories)]
     with tempfile.TemporaryDirectory() as tmp:
-        store = ChromaStorage(Settings(), location=str(Path(tmp) / "chroma"))
+        store = ChromaLexicalStorage(Settings(), location=str(Path(tmp) / "chroma"))
         await store.initialize(EmbeddingInfo("bench", DIM))
         started = time.perf_counter()
         for s in range(0, n, 1000):
@@ -84,6 +84,7 @@ async def run(n: int, runs: int) -> None:
                     [lambda t=t: store.search_lexical(t, HYBRID_POOL, main) for t in texts], runs)
         await timed("search_lexical k=10 live", [lambda t=t: store.search_lexical(t, 10) for t in texts], runs)
         await timed("count live", [lambda: store.count()], min(runs, 20))
+        await timed("list newest 10 live", [lambda: store.list_memories(LIVE, 0, 10)], min(runs, 20))
         await timed("count project main + global", [lambda: store.count(main)], min(runs, 20))
         await timed("list newest 10 with tag 'billing'", [lambda: store.list_memories(Filter(tags=("billing",)),
                                                                                      0, 10)], min(runs, 20))

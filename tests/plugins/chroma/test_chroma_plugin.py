@@ -9,12 +9,12 @@ import pytest
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.plugins import PluginManager
-from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory.protocols import EmbeddingInfo, LexicalSearch
 from mcp_memory.registration import StoreLocation
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_chroma import plugin
 from mcp_memory_chroma.config import CHROMA_SETTINGS
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory_chroma.storage import ChromaLexicalStorage, ChromaStorage
 
 EMB = HashEmbedder(dimension=16)
 
@@ -40,14 +40,26 @@ def test_plugin_registers_store_and_importer():
 def test_settings_keep_their_names_and_defaults(monkeypatch, tmp_path):
     groups = dict(manager().setting_groups())
     assert [s.env for s in groups["chroma"]] == ["MCP_MEMORY_CHROMA_PATH", "MCP_MEMORY_CHROMA_HOST",
-                                                 "MCP_MEMORY_CHROMA_PORT"]
+                                                 "MCP_MEMORY_CHROMA_PORT", "MCP_MEMORY_CHROMA_LEXICAL"]
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     values = Settings().section(CHROMA_SETTINGS)
     if not __import__("sys").platform.startswith(("win", "darwin")):
         assert values.chroma_path == tmp_path / "xdg" / "mcp-memory" / "chroma_db"
-    assert values.chroma_host is None and values.chroma_port == 8000
+    assert values.chroma_host is None and values.chroma_port == 8000 and values.chroma_lexical is False
     changed = Settings().with_changes(MCP_MEMORY_CHROMA_PATH="~/c", MCP_MEMORY_CHROMA_PORT="9001").section(CHROMA_SETTINGS)
     assert changed.chroma_path == Path("~/c").expanduser() and changed.chroma_port == 9001
+
+
+def test_word_search_is_opt_in(tmp_path):
+    from mcp_memory.service import MemoryService
+
+    factory = manager().storage_backend("chroma").factory
+    plain = factory(Settings(), str(tmp_path))
+    assert not isinstance(plain, LexicalSearch)
+    assert MemoryService(plain, EMB).search_modes == ["semantic"]
+    worded = factory(Settings().with_changes(MCP_MEMORY_CHROMA_LEXICAL="true"), str(tmp_path))
+    assert isinstance(worded, ChromaLexicalStorage) and isinstance(worded, LexicalSearch)
+    assert MemoryService(worded, EMB).search_modes == ["semantic", "lexical", "hybrid"]
 
 
 def test_storage_location_hook(tmp_path):

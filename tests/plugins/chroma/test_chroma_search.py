@@ -1,7 +1,9 @@
-"""Search paths the conformance suite does not reach: each retrieve strategy, and the BM25 lexical search."""
+"""Read paths the conformance suite does not reach: each retrieve strategy, recent-first listings, and the BM25
+lexical search."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +13,7 @@ from mcp_memory.models import Memory
 from mcp_memory.protocols import EmbeddingInfo, Filter
 from mcp_memory.testing import InMemoryStorage
 from mcp_memory_chroma import lexical, storage
-from mcp_memory_chroma.storage import PROBE_EXTRA, ChromaStorage
+from mcp_memory_chroma.storage import PROBE_EXTRA, ChromaLexicalStorage, ChromaStorage
 
 pytestmark = pytest.mark.anyio
 DIM = 8
@@ -72,8 +74,28 @@ async def test_every_retrieve_path_matches_the_reference(pair, monkeypatch):
     assert len(await same_top(pair, query, 5, Filter(tags=("even",)))) == 5
 
 
+async def test_listings_from_recent_windows_match_the_reference(pair):
+    now = time.time()
+    rng = np.random.default_rng(3)
+    ages = [i * 5 * 3600.0 for i in range(300)] + [-86_400.0, 400 * 86_400.0]  # one from the future, one old
+    memories = [Memory.create(f"listed {i}", tags=["a" if i % 3 else "b"], created_at=now - age,
+                              project=None if i % 4 == 0 else "x") for i, age in enumerate(ages)]
+    memories = [replace(m, deleted_at=now, deleted_reason="deleted") if i % 10 == 5 else m
+                for i, m in enumerate(memories)]
+    await fill(pair, list(zip(memories, unit(rng, len(memories)))))
+    chroma, reference = pair
+    cases = [(Filter(), 0, 10), (Filter(), 5, 40), (Filter(), 0, 200), (Filter(projects=(None,)), 0, 10),
+             (Filter(tags=("b",)), 3, 30), (Filter(end=now - 3 * 86_400.0), 0, 5),
+             (Filter(start=now - 86_400.0 * 2, end=now), 0, 100), (Filter(projects=("x",), tags=("a",)), 0, 7),
+             (Filter(trashed=True), 0, 5)]
+    for where, offset, limit in cases:
+        got = [m.content for m in await chroma.list_memories(where, offset, limit)]
+        assert got == [m.content for m in await reference.list_memories(where, offset, limit)], (where, offset)
+        assert got
+
+
 async def test_lexical_search_is_bm25(tmp_path):
-    store = ChromaStorage(Settings(), location=str(tmp_path))
+    store = ChromaLexicalStorage(Settings(), location=str(tmp_path))
     await store.initialize(INFO)
     rng = np.random.default_rng(2)
     texts = ["Zebra zebra zebra in the zoo", "a zebra crossing", "Rare okapi sighting near a zebra",

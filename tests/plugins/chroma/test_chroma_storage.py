@@ -128,7 +128,7 @@ async def test_reads_and_stats_create_nothing(tmp_path):
     h = "0" * 64
     assert await store.count() == 0 and await store.count(TRASH) == 0
     assert await store.list_memories() == [] and await store.retrieve(vec("x"), 3) == []
-    assert await store.search_lexical("x", 3) == [] and await store.find_hashes("0") == []
+    assert await store.find_hashes("0") == []
     assert await store.get_by_hash(h, trashed=None) is None and await store.projects() == []
     assert [b async for b in store.iter_memories()] == []
     assert await store.trash([h], 1.0, "deleted") == [] and await store.restore([h]) == []

@@ -9,7 +9,7 @@ from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_chroma import layout
 from mcp_memory_chroma.config import COLLECTION
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory_chroma.storage import ChromaLexicalStorage, ChromaStorage
 
 pytestmark = pytest.mark.anyio
 EMB = HashEmbedder(dimension=16)
@@ -45,7 +45,7 @@ def raw(path) -> tuple[dict, dict]:
 
 async def test_read_only_open_reads_layout_1_and_changes_nothing(old_store):
     before = raw(old_store)
-    store = ChromaStorage(Settings(), location=str(old_store))
+    store = ChromaLexicalStorage(Settings(), location=str(old_store))
     await store.initialize(None)
     try:
         assert (await store.get_stats())["layout_version"] == 1

@@ -15,16 +15,18 @@ from mcp_memory.registration import (
     StoreLocation,
 )
 
-from .config import CHROMA_SETTINGS, describe
+from .config import CHROMA_SETTINGS, describe, section
 
 NAME = "chroma"
 
 
 def create_storage(settings: Settings | None, location: str | None = None) -> Any:
-    """Factory called by the core: an uninitialised ``ChromaStorage`` (no I/O here)."""
-    from .storage import ChromaStorage
+    """Factory called by the core: an uninitialised ``ChromaStorage`` (no I/O here), with word search when
+    ``MCP_MEMORY_CHROMA_LEXICAL`` is on."""
+    from .storage import ChromaLexicalStorage, ChromaStorage
 
-    return ChromaStorage(settings, location=location)
+    lexical = section(settings).chroma_lexical
+    return (ChromaLexicalStorage if lexical else ChromaStorage)(settings, location=location)
 
 
 def open_reference_chroma(location: str | None) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -41,6 +42,8 @@ PROBE_EXTRA = 32
 #: above max(4k, this many) trashed records, a filtered live search asks Chroma for ``trashed = 0`` instead
 #: of k more neighbours than there are trashed records
 CROWD_LIMIT = 1000
+#: creation-time windows (seconds back from now) where a page of the newest live memories is looked for first
+WINDOWS = (86_400.0, 7 * 86_400.0, 30 * 86_400.0, 365 * 86_400.0)
 T = TypeVar("T")
 
 
@@ -314,13 +317,38 @@ class ChromaStorage(BaseStorage):
 
         return await self._call(work)
 
+    def _newest(self, collection: Any, where: Filter, need: int) -> list[tuple[str, dict[str, Any]]] | None:
+        """Rows holding the ``need`` newest live memories ``where`` selects, read from growing windows of
+        creation time (the last day, week, month, year) and filtered here; None when a window that holds them
+        would cover more than a quarter of the store, or the filter's own time range (read it all then).
+        Memories older than a window are older than everything in it, so the newest ones are exact."""
+        anchor = where.end if where.end is not None else time.time()
+        total = int(collection.count())
+        for span in WINDOWS:
+            low = anchor - span
+            if where.start is not None and low <= where.start:
+                return None
+            ids = self.db.scan(collection, {"created_at": {"$gte": low}}, [])["ids"]
+            if len(ids) * 4 > total:
+                return None
+            metas = self.db.by_ids(collection, ids, ["metadatas"])
+            rows = [(i, row["metadata"] or {}) for i, row in metas.items()]
+            rows = [(i, m) for i, m in rows if where.matches(layout.to_memory(i, "", m))]
+            if len(rows) >= need:
+                return rows
+        return None
+
     async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
+        """Newest first. Chroma cannot sort, so every match is read and sorted here; a page of live memories
+        is first looked for among the recent ones (``_newest``)."""
         def work() -> list[Memory]:
             collection = self.db.attach()
             w = translate(where, self.db.native)
             if collection is None or w.empty or (limit is not None and limit < 1):
                 return []
-            keys = sorted((layout.listing_key(i, m) for i, m in self._rows(collection, where, w)), reverse=True)
+            recent = None if where.trashed or limit is None else self._newest(collection, where, offset + limit)
+            found = self._rows(collection, where, w) if recent is None else recent
+            keys = sorted((layout.listing_key(i, m) for i, m in found), reverse=True)
             page = [i for _, i in (keys[offset:] if limit is None else keys[offset:offset + limit])]
             rows = self.db.by_ids(collection, page, ["documents", "metadatas"])
             return [layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]) for i in page if i in rows]
@@ -386,7 +414,45 @@ class ChromaStorage(BaseStorage):
             if batch:
                 yield batch
 
-    # -- lexical search ----------------------------------------------------------------------
+    # -- upkeep ------------------------------------------------------------------------------
+    def _size_mb(self) -> float | None:
+        if self.path is None:
+            return None
+        if not self.path.exists():
+            return 0.0
+        return round(_dir_size(self.path) / (1024 * 1024), 3)
+
+    async def get_stats(self) -> dict[str, Any]:
+        total, trashed, tags = await self.count(LIVE), await self.count(TRASH), await self.all_tags(LIVE)
+        recorded = self.db.embedding
+        return {
+            "backend": self.backend_name,
+            "location": self.location,
+            "remote": self.remote is not None,
+            "collection": self.collection_name,
+            "layout_version": self.db.layout if self.db.collection is not None else None,
+            "total_memories": total,
+            "trashed_memories": trashed,
+            "unique_tags": len(tags),
+            "database_size_mb": await asyncio.to_thread(self._size_mb),
+            "embedding_model": recorded.model if recorded else None,
+            "embedding_dimension": recorded.dimension if recorded else None,
+        }
+
+    async def optimize(self) -> dict[str, Any]:
+        size = await asyncio.to_thread(self._size_mb)
+        return {"backend": self.backend_name, "size_before_mb": size, "size_after_mb": size,
+                "actions": [], "note": "Chroma compacts its own indexes; nothing to do"}
+
+
+class ChromaLexicalStorage(ChromaStorage):
+    """The chroma store with word search (``MCP_MEMORY_CHROMA_LEXICAL``): the ``lexical`` and ``hybrid`` modes.
+
+    Chroma has no ranking full-text index: every search reads the documents that hold a query word, so its
+    cost grows with them (about 0.1 s at 10k memories, 1 s at 100k, more over HTTP). Off by default, since
+    hybrid is the service's default mode and would pay it on every search.
+    """
+
     async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
         """BM25 over the words of ``query``: Chroma's regex document filter finds the candidates, the
         scoring runs here (see ``lexical``)."""
@@ -421,33 +487,3 @@ class ChromaStorage(BaseStorage):
         filter's own memories would cost a scan of them per query."""
         trashed = len(self.db.trashed(collection))
         return trashed if w.trashed else int(collection.count()) - trashed
-
-    # -- upkeep ------------------------------------------------------------------------------
-    def _size_mb(self) -> float | None:
-        if self.path is None:
-            return None
-        if not self.path.exists():
-            return 0.0
-        return round(_dir_size(self.path) / (1024 * 1024), 3)
-
-    async def get_stats(self) -> dict[str, Any]:
-        total, trashed, tags = await self.count(LIVE), await self.count(TRASH), await self.all_tags(LIVE)
-        recorded = self.db.embedding
-        return {
-            "backend": self.backend_name,
-            "location": self.location,
-            "remote": self.remote is not None,
-            "collection": self.collection_name,
-            "layout_version": self.db.layout if self.db.collection is not None else None,
-            "total_memories": total,
-            "trashed_memories": trashed,
-            "unique_tags": len(tags),
-            "database_size_mb": await asyncio.to_thread(self._size_mb),
-            "embedding_model": recorded.model if recorded else None,
-            "embedding_dimension": recorded.dimension if recorded else None,
-        }
-
-    async def optimize(self) -> dict[str, Any]:
-        size = await asyncio.to_thread(self._size_mb)
-        return {"backend": self.backend_name, "size_before_mb": size, "size_after_mb": size,
-                "actions": [], "note": "Chroma compacts its own indexes; nothing to do"}
