@@ -284,6 +284,10 @@ class ChromaStorage(BaseStorage):
             return [(i, score) for i, score, _ in found]
         if w.trashed:
             return [(i, score) for i, score, _ in self._nearest(collection, query, k, w.candidates)]
+        nearest = self._nearest(collection, query, k, w.clause, metadata=True)
+        live = [(i, score) for i, score, m in nearest if not layout.is_trashed(m)]
+        if len(live) == len(nearest) or len(nearest) < k:  # no trashed one among them, or every record seen
+            return live
         trashed = self.db.trashed(collection)
         if len(trashed) > max(4 * k, CROWD_LIMIT):
             return [(i, score) for i, score, _ in self._nearest(collection, query, k, both(w.clause, {"trashed": 0}))]
@@ -297,10 +301,12 @@ class ChromaStorage(BaseStorage):
 
     async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
         """Nearest first. The 2k + 32 nearest, unfiltered, answer most filters: a where clause that selects most
-        records costs Chroma far more than a few extra neighbours. When they hold fewer than k matches, the
+        records costs Chroma far more than a few extra neighbours (when some but fewer than k match, a second
+        try takes twice as many as their share suggests, up to 4 times more). When they hold fewer than k, the
         filter goes to Chroma: for live memories without ``trashed = 0`` (which matches nearly everything),
-        asking for k more than there are trashed records and dropping those; with metadata conditions, as
-        the ids of the candidates read here. Documents are read for the k results only."""
+        and when trashed ones are among the k nearest, asking for k more than there are trashed records and
+        dropping those; with metadata conditions, as the ids of the candidates read here. Documents are read
+        for the k results only."""
         def work() -> list[QueryResult]:
             collection = self.db.attach()
             w = translate(where, self.db.native)
@@ -310,6 +316,10 @@ class ChromaStorage(BaseStorage):
             n = 2 * k + PROBE_EXTRA
             nearest = self._nearest(collection, query, n, metadata=True)
             hits = [(i, score) for i, score, m in nearest if where.matches(layout.to_memory(i, "", m))]
+            if 0 < len(hits) < k and len(nearest) == n:  # a rarer filter: twice the neighbours it seems to need
+                n = min(2 * k * n // len(hits) + PROBE_EXTRA, 4 * n)
+                nearest = self._nearest(collection, query, n, metadata=True)
+                hits = [(i, score) for i, score, m in nearest if where.matches(layout.to_memory(i, "", m))]
             if len(hits) < k and len(nearest) == n:  # fewer than n back: that was every record
                 hits = self._filtered(collection, query, k, where, w)
             hits.sort(key=lambda hit: hit[1], reverse=True)
