@@ -74,6 +74,19 @@ def test_storage_location_hook(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.anyio
+async def test_stats_of_the_default_store_create_no_folder(monkeypatch, tmp_path):
+    """What `memory stats` does with the chroma backend: the default folder must not appear (it did before)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    store = manager().storage_backend("chroma").factory(Settings.from_env(env={}), None)
+    await store.initialize(EmbeddingInfo(EMB.model_name, EMB.dimension))
+    stats = await store.get_stats()
+    await store.close()
+    assert stats["total_memories"] == 0 and stats["location"].endswith("chroma_db")
+    assert not (tmp_path / "home").exists()
+
+
 def test_checks_of_a_missing_directory_create_nothing(tmp_path):
     settings = Settings().with_changes(MCP_MEMORY_CHROMA_PATH=str(tmp_path / "a" / "b"))
     for deep in (False, True):

@@ -144,6 +144,8 @@ class Connection:
     def upgrade(self, collection: Any, version: int) -> None:
         """Layout 1 -> 2 in place: every record becomes a live, global, unused memory; nothing else changes.
         Idempotent: a run cut short is finished by the next open."""
+        log.info("chroma layout upgrade started", location=self.location, collection=self.collection_name,
+                 from_layout=version, to_layout=LAYOUT_VERSION, records=int(collection.count()))
         got = self.scan(collection, None, ["metadatas"])
         patches = [(i, upgrade_patch(m)) for i, m in zip(got["ids"], got["metadatas"])]
         patches = [(i, p) for i, p in patches if p]
