@@ -2,8 +2,9 @@
 
     python tests/performance/chroma_store_bench.py --sizes 10000,100000
 
-Memories come from the benchmark corpus; 40% belong to project "main", 20% are global, the rest is spread
-over 40 other projects (1% each); 1% are in the trash. Per row: p50 / p95 in ms over the corpus queries.
+Memories come from the benchmark corpus, their dates moved so that the newest is from today (a store in use);
+40% belong to project "main", 20% are global, the rest is spread over 40 other projects (1% each); 1% are in
+the trash. Per row: p50 / p95 in ms over the corpus queries.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus import corpus, queries
+from corpus import SPAN, START, corpus, queries
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter
@@ -50,7 +51,8 @@ async def run(n: int, runs: int) -> None:
     vectors = rng.standard_normal((n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     items = corpus(n)
-    memories = [Memory.create(it.content, tags=it.tags, memory_type=it.memory_type, created_at=it.created_at,
+    shift = time.time() - (START + SPAN)
+    memories = [Memory.create(it.content, tags=it.tags, memory_type=it.memory_type, created_at=it.created_at + shift,
                               project=project_of(i)) for i, it in enumerate(items)]
     memories = [replace(m, deleted_at=1.0, deleted_reason="deleted") if i % 100 == 99 else m
                 for i, m in enumerate(memories)]
@@ -65,7 +67,7 @@ async def run(n: int, runs: int) -> None:
         texts = [key_terms(q) for q in queries(100)]
         main, rare = Filter(projects=("main", None)), Filter(projects=("p7", None))
         only_rare = Filter(projects=("p7",))
-        collection = store._collection
+        collection = store.db.collection
 
         def raw(q: np.ndarray, k: int):
             return lambda: asyncio.to_thread(collection.query, query_embeddings=[q], n_results=k)

@@ -327,18 +327,20 @@ class ChromaStorage(BaseStorage):
 
         return await self._call(work)
 
-    def _newest(self, collection: Any, where: Filter, need: int) -> list[tuple[str, dict[str, Any]]] | None:
+    def _newest(self, collection: Any, where: Filter, w: Where,
+                need: int) -> list[tuple[str, dict[str, Any]]] | None:
         """Rows holding the ``need`` newest live memories ``where`` selects, read from growing windows of
-        creation time (the last day, week, month, year) and filtered here; None when a window that holds them
-        would cover more than a quarter of the store, or the filter's own time range (read it all then).
-        Memories older than a window are older than everything in it, so the newest ones are exact."""
+        creation time (the last day, week, month, year) narrowed by the filter's tags, type or replaced_by and
+        filtered here; None when a window that holds them would cover more than a quarter of the store, or the
+        filter's own time range (read it all then). Memories older than a window are older than everything in
+        it, so the newest ones are exact."""
         anchor = where.end if where.end is not None else time.time()
         total = int(collection.count())
         for span in WINDOWS:
             low = anchor - span
             if where.start is not None and low <= where.start:
                 return None
-            ids = self.db.scan(collection, {"created_at": {"$gte": low}}, [])["ids"]
+            ids = self.db.scan(collection, both(w.narrow, {"created_at": {"$gte": low}}), [])["ids"]
             if len(ids) * 4 > total:
                 return None
             metas = self.db.by_ids(collection, ids, ["metadatas"])
@@ -356,7 +358,7 @@ class ChromaStorage(BaseStorage):
             w = translate(where, self.db.native)
             if collection is None or w.empty or (limit is not None and limit < 1):
                 return []
-            recent = None if where.trashed or limit is None else self._newest(collection, where, offset + limit)
+            recent = None if where.trashed or limit is None else self._newest(collection, where, w, offset + limit)
             found = self._rows(collection, where, w) if recent is None else recent
             keys = sorted((layout.listing_key(i, m) for i, m in found), reverse=True)
             page = [i for _, i in (keys[offset:] if limit is None else keys[offset:offset + limit])]

@@ -34,12 +34,14 @@ def both(*clauses: dict[str, Any] | None) -> dict[str, Any] | None:
 class Where:
     """The Chroma side of a filter. ``clause``: the conditions other than the trash (None: every record);
     ``trashed``: the filter reads the trash; ``exact``: no condition is left to Python beyond the trash;
-    ``empty``: nothing can match (skip the query)."""
+    ``empty``: nothing can match (skip the query); ``narrow``: the clauses that usually select few records
+    (tags, type, ``replaced_by``), for reads that check the others in Python."""
 
     clause: dict[str, Any] | None
     trashed: bool
     exact: bool
     empty: bool = False
+    narrow: dict[str, Any] | None = None  # the clauses that usually select few records: tags, type, replaced_by
 
     @property
     def candidates(self) -> dict[str, Any] | None:
@@ -60,18 +62,19 @@ def translate(where: Filter, native: bool = True) -> Where:
         return Where(None, where.trashed, True, empty=True)
     if not native:
         return Where(None, False, False, empty=where.trashed or where.replaced_by is not None)
-    clauses: list[dict[str, Any]] = []
-    if where.projects is not None:
-        clauses.append(_one_of("project", sorted({GLOBAL if p is None else p for p in where.projects})))
+    narrow: list[dict[str, Any]] = []
     if where.tags:
         tags = [{tag_key(t): 1} for t in dict.fromkeys(where.tags)]
-        clauses.append(tags[0] if len(tags) == 1 else {("$and" if where.match_all else "$or"): tags})
+        narrow.append(tags[0] if len(tags) == 1 else {("$and" if where.match_all else "$or"): tags})
     if where.memory_type is not None:
-        clauses.append({"memory_type": where.memory_type})
+        narrow.append({"memory_type": where.memory_type})
+    if where.replaced_by is not None:
+        narrow.append({"replaced_by": where.replaced_by})
+    clauses = list(narrow)
+    if where.projects is not None:
+        clauses.append(_one_of("project", sorted({GLOBAL if p is None else p for p in where.projects})))
     if where.start is not None:
         clauses.append({"created_at": {"$gte": float(where.start)}})
     if where.end is not None:
         clauses.append({"created_at": {"$lte": float(where.end)}})
-    if where.replaced_by is not None:
-        clauses.append({"replaced_by": where.replaced_by})
-    return Where(both(*clauses), where.trashed, exact=not where.metadata)
+    return Where(both(*clauses), where.trashed, exact=not where.metadata, narrow=both(*narrow))
