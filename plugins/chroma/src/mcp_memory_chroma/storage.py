@@ -327,20 +327,15 @@ class ChromaStorage(BaseStorage):
 
         return await self._call(work)
 
-    def _newest(self, collection: Any, where: Filter, w: Where,
-                need: int) -> list[tuple[str, dict[str, Any]]] | None:
+    def _newest(self, collection: Any, where: Filter, need: int) -> list[tuple[str, dict[str, Any]]] | None:
         """Rows holding the ``need`` newest live memories ``where`` selects, read from growing windows of
-        creation time (the last day, week, month, year) narrowed by the filter's tags, type or replaced_by and
-        filtered here; None when a window that holds them would cover more than a quarter of the store, or the
-        filter's own time range (read it all then). Memories older than a window are older than everything in
-        it, so the newest ones are exact."""
+        creation time (the last day, week, month, year before now or the filter's end) and filtered here; None
+        when a window that holds them would cover more than a quarter of the store. Memories older than a
+        window are older than everything in it, so the newest ones are exact."""
         anchor = where.end if where.end is not None else time.time()
         total = int(collection.count())
         for span in WINDOWS:
-            low = anchor - span
-            if where.start is not None and low <= where.start:
-                return None
-            ids = self.db.scan(collection, both(w.narrow, {"created_at": {"$gte": low}}), [])["ids"]
+            ids = self.db.scan(collection, {"created_at": {"$gte": anchor - span}}, [])["ids"]
             if len(ids) * 4 > total:
                 return None
             metas = self.db.by_ids(collection, ids, ["metadatas"])
@@ -352,13 +347,15 @@ class ChromaStorage(BaseStorage):
 
     async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
         """Newest first. Chroma cannot sort, so every match is read and sorted here; a page of live memories
-        is first looked for among the recent ones (``_newest``)."""
+        under a broad filter (no tags, type, replaced_by or start: projects at most) is first looked for among
+        the recent ones (``_newest``), where a narrow filter is cheaper read whole."""
         def work() -> list[Memory]:
             collection = self.db.attach()
             w = translate(where, self.db.native)
             if collection is None or w.empty or (limit is not None and limit < 1):
                 return []
-            recent = None if where.trashed or limit is None else self._newest(collection, where, w, offset + limit)
+            broad = not where.trashed and limit is not None and w.narrow is None and where.start is None
+            recent = self._newest(collection, where, offset + limit) if broad and limit is not None else None
             found = self._rows(collection, where, w) if recent is None else recent
             keys = sorted((layout.listing_key(i, m) for i, m in found), reverse=True)
             page = [i for _, i in (keys[offset:] if limit is None else keys[offset:offset + limit])]

@@ -35,7 +35,7 @@ class Where:
     """The Chroma side of a filter. ``clause``: the conditions other than the trash (None: every record);
     ``trashed``: the filter reads the trash; ``exact``: no condition is left to Python beyond the trash;
     ``empty``: nothing can match (skip the query); ``narrow``: the clauses that usually select few records
-    (tags, type, ``replaced_by``), for reads that check the others in Python."""
+    (tags, type, ``replaced_by``)."""
 
     clause: dict[str, Any] | None
     trashed: bool
