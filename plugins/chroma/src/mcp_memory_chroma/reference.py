@@ -52,7 +52,7 @@ def _open_copy(path: Path) -> tuple[Any, Any, Path]:
     try:
         shutil.copytree(path, tmp / "chroma")
         client = chromadb.PersistentClient(path=str(tmp / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means the directory cannot be read
         shutil.rmtree(tmp, ignore_errors=True)
         raise InvalidInputError(
             f"cannot read the Chroma directory {path}: {type(exc).__name__}: {exc}; if it was made by an old "
