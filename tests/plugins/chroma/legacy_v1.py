@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from mcp_memory.models import Memory
 
 TAG_PREFIX = "tag:"

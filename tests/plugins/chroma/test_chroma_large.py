@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter

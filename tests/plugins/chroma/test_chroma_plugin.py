@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.plugins import PluginManager

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import EmbeddingInfo, Filter

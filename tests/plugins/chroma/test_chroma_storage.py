@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, InvalidInputError, StorageError
 from mcp_memory.models import Memory

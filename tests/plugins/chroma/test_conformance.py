@@ -4,6 +4,7 @@ without and with word search (``MCP_MEMORY_CHROMA_LEXICAL``)."""
 from __future__ import annotations
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.testing import StorageConformance
 from mcp_memory_chroma.storage import ChromaLexicalStorage, ChromaStorage

@@ -147,7 +147,7 @@ class Connection:
         log.info("chroma layout upgrade started", location=self.location, collection=self.collection_name,
                  from_layout=version, to_layout=LAYOUT_VERSION, records=int(collection.count()))
         got = self.scan(collection, None, ["metadatas"])
-        patches = [(i, upgrade_patch(m)) for i, m in zip(got["ids"], got["metadatas"])]
+        patches = [(i, upgrade_patch(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
         patches = [(i, p) for i, p in patches if p]
         self.update(collection, patches)
         log.info("chroma layout upgraded", location=self.location, collection=self.collection_name,

@@ -135,7 +135,7 @@ def to_memory(record_id: str, document: str | None, meta: dict[str, Any] | None)
         tags=_tags(meta, data),
         memory_type=memory_type if isinstance(memory_type, str) else None,
         metadata=metadata,
-        created_at=created,  # type: ignore[arg-type]
+        created_at=created,
         updated_at=_number(data.get("updated_at", meta.get("updated_at")), created),  # type: ignore[arg-type]
         project=_text(meta.get("project")) or None,
         last_used_at=_number(data.get("last_used_at"), None),

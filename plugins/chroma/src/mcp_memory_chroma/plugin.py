@@ -10,7 +10,6 @@ from mcp_memory import hookimpl
 from mcp_memory.config import Setting, Settings
 from mcp_memory.registration import (
     Check,
-    MigrationSource,
     StorageBackend,
     StoreLocation,
 )
@@ -29,23 +28,11 @@ def create_storage(settings: Settings | None, location: str | None = None) -> An
     return (ChromaLexicalStorage if lexical else ChromaStorage)(settings, location=location)
 
 
-def open_reference_chroma(location: str | None) -> Any:
-    """Migration source for the reference mcp-memory-service's Chroma directory (read-only)."""
-    from .reference import open_source
-
-    return open_source(location)
-
-
 @hookimpl
 def memory_register_storage(register: Callable[[StorageBackend], None]) -> None:
     register(StorageBackend(name=NAME, factory=create_storage,
                             description="ChromaDB: a local directory, or a Chroma server (chroma run)"))
 
-
-@hookimpl
-def memory_register_migrators(register: Callable[[MigrationSource], None]) -> None:
-    register(MigrationSource(name="mcp-memory-service-chroma", open=open_reference_chroma,
-                             description="the reference mcp-memory-service's ChromaDB directory (read from a copy)"))
 
 
 @hookimpl
@@ -54,10 +41,11 @@ def memory_settings() -> Sequence[Setting]:
 
 
 @hookimpl
-def memory_storage_location(backend: str, settings: Settings) -> StoreLocation | None:
+def memory_storage_location(backend: str, settings: Settings, location: str | None) -> StoreLocation | None:
+    """The directory (a local path) or the server's URL, for ``location`` or the configured store."""
     if backend != NAME:
         return None
-    text, path = describe(None, settings)
+    text, path = describe(location, settings)
     return StoreLocation(text=text, path=path)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, MemoryServiceError, StorageError
 from mcp_memory.logging import get_logger
@@ -91,7 +92,7 @@ class ChromaStorage(BaseStorage):
         """(id, metadata) of the records ``where`` selects: Chroma's where, then the trash flag (exact filters)
         or ``Filter.matches`` (the others)."""
         got = self.db.scan(collection, w.candidates, ["metadatas"])
-        rows = [(i, m or {}) for i, m in zip(got["ids"], got["metadatas"])]
+        rows = [(i, m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
         if w.exact:
             return [(i, m) for i, m in rows if layout.is_trashed(m) == w.trashed]
         return [(i, m) for i, m in rows if where.matches(layout.to_memory(i, "", m))]
@@ -270,7 +271,7 @@ class ChromaStorage(BaseStorage):
                                include=["metadatas", "distances"] if metadata else ["distances"])
         found, distances = got["ids"][0], got["distances"][0]
         metas = got["metadatas"][0] if metadata else [None] * len(found)
-        return [(i, relevance_from_cosine_distance(d), m or {}) for i, d, m in zip(found, distances, metas)]
+        return [(i, relevance_from_cosine_distance(d), m or {}) for i, d, m in zip(found, distances, metas, strict=True)]
 
     def _filtered(self, collection: Any, query: np.ndarray, k: int, where: Filter,
                   w: Where) -> list[tuple[str, float]]:
@@ -401,7 +402,7 @@ class ChromaStorage(BaseStorage):
             if collection is None:
                 return []
             got = self.db.scan(collection, None, ["metadatas"])
-            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in zip(got["ids"], got["metadatas"]))]
+            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in zip(got["ids"], got["metadatas"], strict=True))]
 
         def fetch(ids: list[str]) -> list[tuple[Memory, Vector | None]]:
             collection = self.db.attach()
@@ -476,10 +477,10 @@ class ChromaLexicalStorage(ChromaStorage):
             if w.exact:  # documents only; the trashed ones among them are found by id
                 got = self.db.scan(collection, w.candidates, ["documents"], **matching)
                 skip = set() if w.trashed else self.db.trashed(collection)
-                texts = [(i, d or "") for i, d in zip(got["ids"], got["documents"]) if i not in skip]
+                texts = [(i, d or "") for i, d in zip(got["ids"], got["documents"], strict=True) if i not in skip]
             else:
                 got = self.db.scan(collection, w.candidates, ["documents", "metadatas"], **matching)
-                texts = [(i, d or "") for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+                texts = [(i, d or "") for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
                          if where.matches(layout.to_memory(i, d, m))]
             if not texts:
                 return []

@@ -6,14 +6,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError
 from mcp_memory.models import content_hash
 from mcp_memory.plugins import PluginManager
 from mcp_memory.protocols import EmbeddingInfo, Filter
-from mcp_memory.testing import HashEmbedder
-from mcp_memory_chroma.reference import open_source, record_to_memory
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory.testing import HashEmbedder, InMemoryStorage
+from mcp_memory_reference.chroma_source import open_source, record_to_memory
 
 pytestmark = pytest.mark.anyio
 
@@ -54,19 +54,18 @@ def test_record_mapping():
 
 
 async def test_reference_directory_imports_and_stays_untouched(tmp_path):
-    """The registered source reads a copy of the directory; its memories land in a chroma store unchanged.
-    (Driven directly: the core's ``memory migrate`` is being moved to the new plugin manager.)"""
+    """The registered source reads a copy of the directory; its memories arrive as they were."""
     source = tmp_path / "chroma_db"
     make_reference_chroma(source)
     before = tree_digest(source)
-    pm = PluginManager(Settings(plugins_allowed=frozenset({"chroma"})))
+    pm = PluginManager(Settings(plugins_allowed=frozenset({"reference"})))
     reader = pm.registry.migrators["mcp-memory-service-chroma"].open(str(source))
     assert reader.count == 3
     batches = [batch async for batch in reader]
     assert reader.skipped == [] and sum(len(b) for b in batches) == 3
     assert all(vector is None for batch in batches for _, vector in batch)  # the model is unknown: re-embed
     embedder = HashEmbedder(64)
-    ours = ChromaStorage(Settings(), location=str(tmp_path / "ours"))
+    ours = InMemoryStorage()
     await ours.initialize(EmbeddingInfo(embedder.model_name, embedder.dimension))
     try:
         for batch in batches:
@@ -74,7 +73,7 @@ async def test_reference_directory_imports_and_stays_untouched(tmp_path):
             assert await ours.store_batch(list(zip([m for m, _ in batch], vectors))) == [True] * len(batch)
         first = await ours.get_by_hash(content_hash(RECORDS[0][0]))
         assert first.tags == ["python", "tooling"] and first.metadata == {"project": "x", "priority": 2}
-        assert first.project is None  # a metadata key named "project" is metadata, not our project
+        assert first.project == "x"  # the reference's own "project" key becomes the memory's project
         assert [m.content for m in await ours.list_memories(Filter(tags=("misc",)))] == ["Untyped memory"]
         assert (await ours.get_by_hash(content_hash("Untyped memory"))).memory_type is None
     finally:
