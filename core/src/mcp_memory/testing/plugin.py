@@ -36,7 +36,7 @@ class StoresPlugin:
     @hookimpl
     def memory_register_embedder(self, register: Callable[[EmbedderBackend], None]) -> None:
         for name, embedder in self.embedders.items():
-            register(EmbedderBackend(name=name, factory=lambda settings, e=embedder: e))
+            register(EmbedderBackend(name=name, factory=_returning(embedder)))
 
     @hookimpl
     def memory_register_migrators(self, register: Callable[[MigrationSource], None]) -> None:
@@ -46,6 +46,10 @@ class StoresPlugin:
     @hookimpl
     def memory_storage_location(self, backend: str, settings: Settings, location: str | None) -> StoreLocation | None:
         return StoreLocation(text=f"mem:{location or 'default'}") if backend == "mem" else None
+
+
+def _returning(embedder: HashEmbedder) -> Callable[[Settings], Any]:
+    return lambda settings: embedder
 
 
 def install(settings: Settings, *objects: object) -> plugins.PluginManager:
