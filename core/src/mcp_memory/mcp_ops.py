@@ -21,7 +21,7 @@ from mcp_types import CallToolResult
 from . import budget
 from .config import Settings
 from .errors import InvalidInputError, MemoryServiceError
-from .inputs import Scope
+from .inputs import Scope, check_limit
 from .logging import get_logger
 from .mcp_results import (
     ExactMatchOutput,
@@ -339,10 +339,10 @@ class Operations:
         scope = await self.tools.scope(ctx, project, all_projects)
         service = await self._service()
         if normalize_tags(tags):
-            found = [m for m in await service.search_by_tag(tags, match_all=match_all, scope=scope,
-                                                            limit=service.settings.max_results)
+            cap = self.tools.settings.max_results
+            found = [m for m in await service.search_by_tag(tags, match_all=match_all, scope=scope, limit=cap)
                      if (start is None or m.created_at >= parse_timestamp(start))
-                     and (end is None or m.created_at <= parse_timestamp(end))][:service._limit(limit, "limit")]
+                     and (end is None or m.created_at <= parse_timestamp(end))][:check_limit(limit, "limit", cap)]
         else:
             found = await service.search_by_time(start, end, limit=limit, scope=scope)
         fitted = budget.fit(found, max_tokens, compact)
