@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from mcp_memory import errors
 
@@ -51,6 +52,8 @@ def to_exception(status: int, body: Any) -> errors.MemoryServiceError:
         if status == 401:
             return errors.ConfigError(f"the memory server refused the API key: {message}; set the same "
                                       "MCP_API_KEY as the server")
+        if status in (403, 421):
+            return errors.ConfigError(f"the memory server refused this request: {message}")
         if status == 404:
             cls = errors.NotFoundError
         elif 400 <= status < 500:
@@ -59,3 +62,14 @@ def to_exception(status: int, body: Any) -> errors.MemoryServiceError:
             cls = errors.StorageError
             message = f"the memory server failed ({status}): {message}"
     return cls(message)
+
+
+async def respond(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, error: str, detail: str,
+                  headers: tuple[tuple[bytes, bytes], ...] = (), close: bool = False) -> None:
+    """Send a complete JSON error answer from ASGI middleware (``close``: end the connection after it)."""
+    body = json.dumps(error_body(error, detail)).encode()
+    extra = [*headers, *([(b"connection", b"close")] if close else [])]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body})

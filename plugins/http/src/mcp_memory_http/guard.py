@@ -1,0 +1,137 @@
+"""Checks of every request before any route runs (a pure ASGI middleware, so they cover REST, the dashboard, its
+files, the event stream, the docs and the MCP app alike):
+
+- Host: a web page of another site can make a browser talk to 127.0.0.1 under its own name (DNS rebinding);
+  only the loopback names, the listening address and ``MCP_HTTP_ALLOWED_HOSTS`` are answered (else 421).
+- Origin: a browser request from a page must come from ``http(s)://<an accepted host>[:port]`` or from
+  ``MCP_HTTP_ALLOWED_ORIGINS`` (else 403).
+- Size: a body larger than ``MCP_HTTP_MAX_BODY_BYTES`` is refused with 413 before it is read whole: at once from
+  its Content-Length, or as soon as a chunked body passes the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Mapping
+
+from mcp_memory.logging import get_logger
+
+from .settings import HttpSettings
+from .wire import respond
+
+log = get_logger(__name__)
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def host_name(value: str) -> str:
+    """The name part of a Host header or origin authority, lower-case, without port or IPv6 brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+def accepted_hosts(http: HttpSettings) -> frozenset[str]:
+    """Loopback names, the listening address (unless a wildcard) and ``MCP_HTTP_ALLOWED_HOSTS``."""
+    bound = http.host.strip().lower().strip("[]")  # an address or name, without port
+    return LOOPBACK_NAMES | http.allowed_hosts | ({bound} - WILDCARDS)
+
+
+class RequestGuard:
+    """Refuses a request with a foreign Host (421), a foreign Origin (403) or a body too large (413)."""
+
+    def __init__(self, app: Any, http: HttpSettings):
+        self.app = app
+        self.hosts = accepted_hosts(http)
+        self.origins = http.allowed_origins
+        self.max_body = http.max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        refusal = self.refusal(headers)
+        if refusal is None and scope["type"] == "http":
+            refusal = self.declared_too_large(headers)
+        if refusal is not None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await respond(send, *refusal, close=True)
+            return
+        if scope["type"] == "http":
+            await self._counted(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def refusal(self, headers: Mapping[str, str]) -> tuple[int, str, str] | None:
+        """(status, error, detail) for a foreign Host or Origin, else None."""
+        host = headers.get("host")
+        if not host or host_name(host) not in self.hosts:
+            shown = repr(host[:100]) if host else "no Host header"
+            return (421, "MisdirectedRequest",
+                    f"this memory server does not answer requests for {shown}: it answers for "
+                    f"{', '.join(sorted(self.hosts))}. A web page of another site may be trying to reach it "
+                    "(DNS rebinding); if you reach it by this name on purpose, add the name to MCP_HTTP_ALLOWED_HOSTS")
+        origin = headers.get("origin")
+        if origin is not None and not self.origin_ok(origin):
+            return (403, "Forbidden",
+                    f"requests from the web page origin {origin[:100]!r} are refused: this memory server accepts "
+                    f"pages of {', '.join(sorted(self.hosts))} (http or https, any port)"
+                    f"{' and ' + ', '.join(sorted(self.origins)) if self.origins else ''}. To allow that site, add "
+                    "it to MCP_HTTP_ALLOWED_ORIGINS")
+        return None
+
+    def origin_ok(self, origin: str) -> bool:
+        value = origin.strip().lower().rstrip("/")
+        if value in self.origins:
+            return True
+        scheme, sep, authority = value.partition("://")
+        return bool(sep) and scheme in ("http", "https") and "/" not in authority \
+            and host_name(authority) in self.hosts
+
+    def too_large(self) -> tuple[int, str, str]:
+        return (413, "RequestTooLarge", f"the request body is larger than {self.max_body:,} bytes "
+                                        "(MCP_HTTP_MAX_BODY_BYTES); send fewer or smaller memories a request")
+
+    def declared_too_large(self, headers: Mapping[str, str]) -> tuple[int, str, str] | None:
+        length = headers.get("content-length", "").strip()
+        if length.isdigit() and int(length) > self.max_body:
+            return self.too_large()
+        return None
+
+    async def _counted(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Run the app, counting the body as it arrives; past the limit answer 413 and end the request."""
+        received = 0
+        started = refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body and not refused:
+                    refused = True
+                    log.warning("request body too large: refused", path=scope.get("path"), limit=self.max_body)
+                    if not started:
+                        await respond(send, *self.too_large(), close=True)
+                    return {"type": "http.disconnect"}  # the route stops reading; its answer is dropped below
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
