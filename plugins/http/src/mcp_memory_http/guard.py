@@ -6,7 +6,8 @@ files, the event stream, the docs and the MCP app alike):
 - Origin: a browser request from a page must come from ``http(s)://<an accepted host>[:port]`` or from
   ``MCP_HTTP_ALLOWED_ORIGINS`` (else 403).
 - Size: a body larger than ``MCP_HTTP_MAX_BODY_BYTES`` is refused with 413 before it is read whole: at once from
-  its Content-Length, or as soon as a chunked body passes the limit.
+  its Content-Length, or as soon as a chunked body passes the limit (the route then gets a body that cannot parse
+  as JSON and does nothing with it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class RequestGuard:
         if refusal is None and scope["type"] == "http":
             refusal = self.declared_too_large(headers)
         if refusal is not None:
+            log.warning("request refused", path=scope.get("path"), status=refusal[0], reason=refusal[1])
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
@@ -120,10 +122,12 @@ class RequestGuard:
                 received += len(message.get("body", b""))
                 if received > self.max_body and not refused:
                     refused = True
-                    log.warning("request body too large: refused", path=scope.get("path"), limit=self.max_body)
+                    log.warning("request refused", path=scope.get("path"), status=413, reason="RequestTooLarge")
                     if not started:
                         await respond(send, *self.too_large(), close=True)
-                    return {"type": "http.disconnect"}  # the route stops reading; its answer is dropped below
+                if refused:  # the body ends here with a NUL byte, which no JSON text may hold: it cannot parse,
+                    # so nothing is done with it, and the route's error answer is dropped below
+                    return {"type": "http.request", "body": b"\0", "more_body": False}
             return message
 
         async def guarded_send(message: Message) -> None:
