@@ -155,3 +155,41 @@ def test_config_lists_every_setting_with_its_source(capsys, cli, monkeypatch):
     by_name = {r["variable"]: r for r in rows}
     assert by_name["MCP_MEMORY_EMBEDDER"]["value"] == "hash" and by_name["MCP_MEMORY_EMBEDDER"]["source"] == "environment"
     assert by_name["MCP_MEMORY_TRASH_DAYS"]["source"] == "default"
+
+
+def test_import_from_a_plugin_format_with_dry_run(capsys, cli, tmp_path):
+    from mcp_memory import plugins
+    from mcp_memory.hookspecs import hookimpl
+    from mcp_memory.models import Memory
+    from mcp_memory.registration import MigrationSource
+
+    class Lines:
+        """A toy transcript format: one memory per non-empty line, tagged auto-captured."""
+
+        def __init__(self, location):
+            self.lines = [line for line in open(location, encoding="utf-8").read().splitlines() if line.strip()]
+            self.count = len(self.lines)
+
+        async def _batches(self):
+            yield [(Memory.create(line, tags=["auto-captured"], project="demo"), None) for line in self.lines]
+
+        def __aiter__(self):
+            return self._batches()
+
+    class Format:
+        @hookimpl
+        def memory_register_migrators(self, register):
+            register(MigrationSource(name="lines", open=Lines))
+
+    plugins._override.register_object(Format(), "lines")
+    src = tmp_path / "talk.txt"
+    src.write_text("we decided to use postgres\nthe user prefers dark mode\nwe decided to use postgres\n",
+                   encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(src), "--format", "lines", "--dry-run")
+    assert code == 0 and "would import 2, duplicates 1" in out and "+ the user prefers dark mode" in out
+    assert json.loads(run(capsys, "stats", "--json")[1])["total_memories"] == 0
+    code, out, _ = run(capsys, "import", str(src), "--format", "lines", "--json")
+    summary = json.loads(out)
+    assert code == 0 and (summary["imported"], summary["duplicates"]) == (2, 1)
+    found = json.loads(run(capsys, "search-tag", "auto-captured", "--all-projects", "--json")[1])["memories"]
+    assert {m["project"] for m in found} == {"demo"} and len(found) == 2

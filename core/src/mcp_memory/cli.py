@@ -13,17 +13,21 @@ import asyncio
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .config import Settings
 from .errors import InvalidInputError, MemoryServiceError
+from .ingest import source_text
 from .inputs import GLOBAL, Scope
 from .logging import configure_logging
 from .models import Memory, QueryResult
 from .projects import current_project
 from .ranking import MODES
+from .results import FileResult
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -54,6 +58,9 @@ def memory_text(memory: Memory, score: float | None = None) -> str:
         details.append(f"type: {memory.memory_type}")
     if memory.project:
         details.append(f"project: {memory.project}")
+    source = source_text(memory)
+    if source:
+        details.append(f"source: {source}")
     if memory.trashed:
         details.append(f"in trash ({memory.deleted_reason}) since {str(memory.to_dict()['deleted_at_iso'])[:19]}")
     return f"{head}{memory.content}\n    {'  '.join(details)}"
@@ -103,6 +110,49 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .mcp_server import run_stdio
 
     return run_stdio(settings)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingest import find_files, known_suffixes
+    from .plugins import get_plugin_manager
+    from .progress import Progress
+    from .results import IngestReport
+
+    project = scope_of(args, settings).write_project
+    suffixes = known_suffixes(get_plugin_manager(settings).registry.readers.values())
+    files = find_files([Path(p) for p in args.paths], suffixes, args.include or (), args.exclude or ())
+    report = IngestReport(dry_run=args.dry_run)
+
+    async def work(service: Any) -> IngestReport:
+        started = time.monotonic()
+        with Progress("ingest", len(files), enabled=not args.quiet) as bar:
+            for file in files:
+                try:
+                    data = file.read_bytes()
+                except OSError as exc:
+                    report.files.append(FileResult(str(file), "error", error=f"cannot read: {exc.strerror or exc}"))
+                else:
+                    report.files.append(await service.ingest_document(
+                        data, file.name, str(file), tags=args.tags, project=project, dry_run=args.dry_run,
+                        encoding=args.encoding, chunk_chars=args.chunk_chars, overlap=args.overlap))
+                bar.advance(1)
+        folders = [str(Path(p).expanduser().resolve()) for p in args.paths if Path(p).is_dir()]
+        if args.prune and folders:
+            report.files.extend(await service.prune_documents(folders, args.dry_run))
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    run_with_service(work, settings, coordinated=True)
+    counts = {status: report.count(status) for status in dict.fromkeys(f.status for f in report.files)}
+    chunks = sum(f.new_chunks for f in report.files)
+    lines = [f"{len(report.files)} files in {report.seconds:.1f} s: "
+             + (", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to read")
+             + f"; {chunks} new chunks" + (" (dry run: nothing written)" if args.dry_run else "")]
+    lines += [f"  error: {f.source}: {f.error}" for f in report.errors]
+    if args.verbose:
+        lines += [f"  {f.status:<11} {f.source} ({f.chunks} chunks)" for f in report.files if f.status != "error"]
+    emit(args, report.to_dict(), "\n".join(lines))
+    return 1 if report.errors else 0
 
 
 def _metadata(text: str | None) -> Any:
@@ -195,7 +245,8 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     versions = run_with_service(lambda s: s.history(args.content_hash), settings, coordinated=True)
-    lines = [f"{'current' if i == 0 and not v.trashed else 'earlier'}: {memory_text(v)}" for i, v in enumerate(versions)]
+    lines = [f"{'current' if i == 0 and not v.trashed else 'earlier'}: {memory_text(v)}"
+             for i, v in enumerate(versions)]
     if len(versions) > 1:
         lines.append(f"`memory trash restore {versions[1].content_hash[:12]}` makes an earlier version current again")
     emit(args, {"versions": [v.to_dict() for v in versions]}, "\n".join(lines))
@@ -349,6 +400,13 @@ def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.format == "jsonl":
+        return _import_jsonl(args, settings)
+    return _import_source(args, settings)
+
+
+def _import_jsonl(args: argparse.Namespace, settings: Settings) -> int:
+    """One JSON object a line, stored in batches (exact duplicates are skipped)."""
     from .progress import Progress
     from .service import NewMemory
 
@@ -369,17 +427,61 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                                                                obj.get("created_at"), project)))
                     except MemoryServiceError as exc:
                         errors.append(f"line {number}: {exc}")
-                for result in await service.store_prepared(batch):
-                    counts["duplicates" if result.duplicate else "imported"] += 1
+                if args.dry_run:
+                    for memory in batch:
+                        known = await service.storage.get_by_hash(memory.content_hash, trashed=None)
+                        counts["duplicates" if known is not None else "imported"] += 1
+                else:
+                    for result in await service.store_prepared(batch):
+                        counts["duplicates" if result.duplicate else "imported"] += 1
                 bar.advance(len(items[start:start + args.batch_size]))
         return counts
 
     counts = run_with_service(work, settings)
     for message in errors:
         print(f"{path}: {message}", file=sys.stderr)
-    summary = {**counts, "errors": len(errors), "error_lines": errors}
-    emit(args, summary, f"imported {counts['imported']}, duplicates {counts['duplicates']}, errors {len(errors)}")
+    summary = {**counts, "errors": len(errors), "error_lines": errors, "dry_run": args.dry_run}
+    verb = "would import" if args.dry_run else "imported"
+    emit(args, summary, f"{verb} {counts['imported']}, duplicates {counts['duplicates']}, errors {len(errors)}")
     return 1 if errors else 0
+
+
+def _import_source(args: argparse.Namespace, settings: Settings) -> int:
+    """A format a plugin registers as a migration source (transcripts, other products' exports): each record
+    goes through the same checks as ``memory store``, near-duplicates included; ``--dry-run`` lists them."""
+    from .migration import open_source
+    from .progress import Progress
+
+    async def work(service: Any) -> dict[str, Any]:
+        source = await open_source(settings, args.format, args.file)
+        outcome: dict[str, Any] = {"imported": 0, "duplicates": 0, "near_duplicates": 0, "memories": []}
+        seen: set[str] = set()  # a dry run stores nothing: repeats within the file are found here
+        try:
+            with Progress(f"import {Path(args.file).name}", source.count, enabled=not args.quiet) as bar:
+                async for batch in source.batches():
+                    for memory, _ in batch:
+                        result = await service.store_memory(memory, dry_run=args.dry_run)
+                        key = "near_duplicates" if result.near_duplicate else \
+                            "duplicates" if result.duplicate or memory.content_hash in seen else "imported"
+                        seen.add(memory.content_hash)
+                        outcome[key] += 1
+                        if key == "imported" and args.dry_run:
+                            outcome["memories"].append(memory.to_dict())
+                    bar.advance(len(batch))
+            outcome["skipped"] = source.skipped()
+        finally:
+            await source.close()
+        return outcome
+
+    outcome = run_with_service(work, settings)
+    verb = "would import" if args.dry_run else "imported"
+    lines = [f"{verb} {outcome['imported']}, duplicates {outcome['duplicates']}, near-duplicates "
+             f"{outcome['near_duplicates']}, skipped {len(outcome['skipped'])}"]
+    lines += [f"  + {m['content'][:160]}" + (f"  [{', '.join(m['tags'])}]" if m["tags"] else "")
+              for m in outcome["memories"]]
+    lines += [f"  skipped: {reason}" for reason in outcome["skipped"][:20]]
+    emit(args, outcome, "\n".join(lines))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -494,11 +596,27 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
     add("coordination", cmd_coordination, "print the coordination mode this process would use, and why")
     add("plugins", cmd_plugins, "installed plugins, versions, hooks and failures")
     add("config", cmd_config, "every setting with its value and where it comes from (secrets masked)")
-    p = add("import", cmd_import, "import memories from JSONL (one JSON object a line)")
+    p = add("import", cmd_import, "import memories: JSONL (one JSON object a line), or a format a plugin adds")
     p.add_argument("file")
+    p.add_argument("--format", default="jsonl", help="jsonl (default), or a source a plugin registers "
+                                                     "(memory plugins lists them: claude-code, chatgpt-export...)")
+    p.add_argument("--dry-run", action="store_true", help="check and show what would be stored; write nothing")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--project", help="project of lines without one (default: the current project)")
+    p = add("ingest", cmd_ingest, "read documents into memory (Markdown, text, HTML; PDF with the pdf plugin)")
+    p.add_argument("paths", nargs="+", help="files and folders (folders: every readable file, .gitignore respected)")
+    p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
+    p.add_argument("--tags", type=_tags, help="tags added to every chunk (the file name is always a tag)")
+    p.add_argument("--prune", action="store_true", help="trash the chunks of files gone from these folders")
+    p.add_argument("--dry-run", action="store_true", help="read and chunk, write nothing")
+    p.add_argument("--encoding", help="encoding of text files that are not UTF-8 (latin-1, cp1252 ...)")
+    p.add_argument("--chunk-chars", type=int, help="target chunk size in characters (default 800)")
+    p.add_argument("--overlap", type=int, help="characters repeated between chunks of a section (default 100)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="one line per file")
+    _scope_flags(p, read=False)
     p = add("export", cmd_export, "export every live memory to JSONL")
     p.add_argument("file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

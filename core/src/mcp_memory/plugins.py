@@ -9,14 +9,16 @@ implementation is called on its own: a failure becomes a recorded ``PluginFailur
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import pluggy
 
 from . import hookspecs
 from .config import CORE_SETTINGS, Setting, Settings
+from .documents import DocumentReader
 from .errors import PluginError
 from .logging import get_logger
 from .registration import Command, EmbedderBackend, MigrationSource, StorageBackend
@@ -61,6 +63,7 @@ class Registry:
     embedders: dict[str, EmbedderBackend] = field(default_factory=dict)
     migrators: dict[str, MigrationSource] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
+    readers: dict[str, DocumentReader] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin name
 
 
@@ -69,6 +72,7 @@ _KINDS: tuple[tuple[str, str, type, str], ...] = (
     ("memory_register_embedder", "embedders", EmbedderBackend, "embedder"),
     ("memory_register_migrators", "migrators", MigrationSource, "migration source"),
     ("memory_register_cli", "commands", Command, "command"),
+    ("memory_register_document_readers", "readers", DocumentReader, "document reader"),
 )
 
 
@@ -172,8 +176,8 @@ class PluginManager:
                         message = f"implements {name!r}, which is no hook of mcp_memory (misspelled?)"
                         problems.append(f"{impl.plugin_name}: {message}")
                         self.record_failure(impl.plugin_name, message, "check_pending",
-                                   f"rename it to one of the hooks in docs/plugin-authoring.md, or mark it "
-                                   f"@hookimpl(optionalhook=True)")
+                                   "rename it to one of the hooks in docs/plugin-authoring.md, or mark it "
+                                   "@hookimpl(optionalhook=True)")
         return problems
 
     # -- registrations -----------------------------------------------------------------------
@@ -195,15 +199,16 @@ class PluginManager:
                     if extra or not isinstance(item, _kind):
                         raise TypeError(f"register() takes one {_kind.__name__}(...) built with keyword "
                                         f"arguments, got {type(item).__name__}")
-                    owner = reg.owners.get((_label, item.name))
+                    name: str = getattr(item, "name")  # noqa: B009 - every registration type has a name
+                    owner = reg.owners.get((_label, name))
                     if owner is not None:
-                        self.record_failure(_plugin, f"registers the {_label} {item.name!r}, already registered by the "
+                        self.record_failure(_plugin, f"registers the {_label} {name!r}, already registered by the "
                                             f"plugin {owner!r}; the second registration is ignored", _hook,
-                                   f"uninstall one of the two plugins, or disable one with "
-                                   f"MCP_MEMORY_DISABLE_PLUGINS")
+                                   "uninstall one of the two plugins, or disable one with "
+                                   "MCP_MEMORY_DISABLE_PLUGINS")
                         return
-                    reg.owners[(_label, item.name)] = _plugin
-                    _table[item.name] = item
+                    reg.owners[(_label, name)] = _plugin
+                    _table[name] = item
 
                 try:
                     impl.function(register=register)

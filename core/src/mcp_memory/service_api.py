@@ -7,12 +7,13 @@ this. Methods take caller input as given (``Any``) and validate it; results are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .inputs import Scope
 from .models import Memory, QueryResult
-from .results import NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
+from .results import FileResult, NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 
 
 @runtime_checkable
@@ -50,6 +51,12 @@ class MemoryAPI(Protocol):
 
     async def history(self, content_hash: Any) -> list[Memory]: ...
 
+    async def ingest_document(self, data: Any, name: Any, source: Any = None, tags: Any = None, project: Any = None,
+                              dry_run: Any = False, encoding: Any = None, chunk_chars: Any = None,
+                              overlap: Any = None) -> FileResult: ...
+
+    async def prune_documents(self, folders: Any, dry_run: Any = False) -> list[FileResult]: ...
+
     # -- reads -------------------------------------------------------------------------------
     async def get(self, content_hash: Any) -> Memory: ...
 
@@ -63,7 +70,7 @@ class MemoryAPI(Protocol):
                      scope: Scope | None = None) -> RecallResult: ...
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
-                            scope: Scope | None = None) -> list[Memory]: ...
+                            scope: Scope | None = None, start: Any = None, end: Any = None) -> list[Memory]: ...
 
     async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None,
                              scope: Scope | None = None) -> list[Memory]: ...
