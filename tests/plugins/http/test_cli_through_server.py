@@ -55,3 +55,20 @@ def test_errors_from_the_server_are_one_line(server):
     assert result.returncode == 1
     assert result.stderr.strip().startswith("memory: ") and "no memory" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_ingest_goes_through_the_server(server, tmp_path):
+    env = client_env(server)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "release.md").write_text("# Releases\n\nWe release on the first Monday of the month.\n")
+    (docs / "gone.md").write_text("# Old\n\nThis page will be deleted.\n")
+    done = cli(env, "ingest", str(docs), "--tags", "handbook", "--project", "ops", "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert {f["status"] for f in json.loads(done.stdout)["files"]} == {"stored"}
+    found = httpx2.post(f"{server.url}/api/search/by-tag", json={"tags": ["handbook"], "project": "ops"}).json()
+    assert {m["metadata"]["source"] for m in found["memories"]} == {str(docs / "release.md"), str(docs / "gone.md")}
+    (docs / "gone.md").unlink()
+    pruned = cli(env, "ingest", str(docs), "--prune", "--json", "--quiet", "--project", "ops")
+    statuses = {f["source"]: f["status"] for f in json.loads(pruned.stdout)["files"]}
+    assert statuses == {str(docs / "release.md"): "unchanged", str(docs / "gone.md"): "pruned"}

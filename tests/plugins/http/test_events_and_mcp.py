@@ -76,6 +76,14 @@ async def test_sse_delivers_an_event_for_every_write(server):
                 await client.post("/api/trash/purge", json={"content_hashes": [h2]})
                 assert await next_event(lines, "purged") == {"purged": 1}
 
+                await client.post("/api/documents", params={"name": "sse.md", "source": "/gone-sse/sse.md"},
+                                  content=b"# Events\n\nA document for the event stream.")
+                ingested = await next_event(lines, "ingested")
+                assert ingested["status"] == "stored" and ingested["source"] == "/gone-sse/sse.md"
+                await client.post("/api/documents/prune", json={"folders": ["/gone-sse"]})
+                pruned = await next_event(lines, "pruned")
+                assert [r["source"] for r in pruned["results"]] == ["/gone-sse/sse.md"]
+
 
 async def call(client: Client, name: str, **arguments):
     result = await client.call_tool(name, arguments)

@@ -24,8 +24,9 @@ from mcp_memory_http.client import RemoteMemoryService, ServerUnavailable
 pytestmark = pytest.mark.anyio
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+GONE = "/nonexistent-mcp-memory-test/docs"  # a folder of documents that are gone (for prune_documents)
 API_METHODS = {name for name, _ in inspect.getmembers(MemoryAPI, inspect.isfunction) if not name.startswith("_")}
-KEPT = ("content", "content_hash", "tags", "memory_type", "metadata", "project", "created_at", "deleted_reason",
+KEPT = ("content", "content_hash", "tags", "memory_type", "metadata", "project", "deleted_reason",
         "replaced_by")
 
 
@@ -98,6 +99,8 @@ async def scenario(call: Recorder) -> None:
     await call("search_by_tag", ["pay", "team"], scope=billing)
     await call("search_by_tag", "pay,stripe", match_all=True, limit=5)
     await call("search_by_tag", [])
+    await call("search_by_tag", ["pay", "deploy", "team"], start=T0 + 2, end="2026-01-01T00:00:05Z",
+               scope=Scope(everything=True))
     await call("search_by_time", T0 + 2, T0 + 5, scope=Scope(current="billing", project="global"))
     await call("search_by_time", "2026-01-01T00:00:03Z", None, limit=2)
     await call("list_memories", page=1, page_size=2, scope=billing)
@@ -134,6 +137,17 @@ async def scenario(call: Recorder) -> None:
     await call("purge", None, 0)
     await call("purge")
     await call("trash_list")
+    note = b"# Runbook\n\nRestart the gateway with make restart.\n\n## Escalation\n\nPage the on-call engineer."
+    await call("ingest_document", note, "runbook.md", source=f"{GONE}/runbook.md", tags=["ops"], project="gateway",
+               dry_run=True)
+    await call("ingest_document", note, "runbook.md", source=f"{GONE}/runbook.md", tags=["ops"], project="gateway")
+    await call("ingest_document", note, "runbook.md", source=f"{GONE}/runbook.md", tags="ops", project="gateway")
+    await call("ingest_document", b"\xff\xfe not text", "blob.bin")
+    await call("ingest_document", "text, not bytes", "x.md")
+    await call("search_by_tag", ["ops"], scope=gateway)
+    await call("prune_documents", [GONE], dry_run=True)
+    await call("prune_documents", [GONE])
+    await call("prune_documents", GONE)
     await call("projects")
     stats = await call("stats")
     call.answers[-1] = ("stats", {k: stats[k] for k in ("total_memories", "trashed_memories", "unique_tags")})

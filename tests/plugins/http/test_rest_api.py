@@ -225,6 +225,26 @@ def test_a_near_duplicate_answers_the_memory_already_there(tmp_path):
         server.stop()
 
 
+def test_a_document_is_uploaded_as_the_body(api):
+    text = "# Deploys\n\nDeploys go out on Tuesdays.\n\n## Rollback\n\nRoll back with make rollback."
+    params = {"name": "deploys.md", "tags": "ops,runbook", "project": "infra"}
+    dry = api.post("/api/documents", params={**params, "dry_run": "true"}, content=text.encode(),
+                   headers={"content-type": "application/octet-stream"}).json()
+    assert dry["status"] == "would store" and dry["source"] == "upload:deploys.md"
+    done = api.post("/api/documents", params=params, content=text.encode()).json()
+    assert done["status"] == "stored" and done["new_chunks"] == done["chunks"] >= 1 and done["error"] is None
+    chunks = api.post("/api/search/by-tag", json={"tags": ["runbook"], "project": "infra"}).json()["memories"]
+    assert len(chunks) == done["chunks"] and {m["project"] for m in chunks} == {"infra"}
+    again = api.post("/api/documents", params=params, content=text.encode()).json()
+    assert again["status"] == "unchanged"
+    unreadable = api.post("/api/documents", params={"name": "x.unknown-suffix"}, content=b"data").json()
+    assert unreadable["status"] == "error" and unreadable["error"]
+    missing = api.post("/api/documents", content=b"no name")
+    assert missing.status_code == 422 and "name" in missing.json()["detail"]
+    pruned = api.post("/api/documents/prune", json={"folders": ["/nonexistent-folder"], "dry_run": True}).json()
+    assert pruned == {"results": []}
+
+
 def test_purge_removes_from_the_trash_for_good(api):
     h = store(api, "a memory to purge for good")["content_hash"]
     api.delete(f"/api/memories/{h}")

@@ -220,6 +220,22 @@ def test_bodies_within_the_limit_are_served(small_server):
     refused(too_big, 413, "RequestTooLarge")
 
 
+def test_documents_have_their_own_limit(tmp_path):
+    """A document upload is bounded by MCP_MEMORY_MAX_DOCUMENT_BYTES, every other body by MCP_HTTP_MAX_BODY_BYTES."""
+    server = start_server(tmp_path, MCP_HTTP_MAX_BODY_BYTES=str(SMALL_LIMIT), MCP_MEMORY_MAX_DOCUMENT_BYTES="200000")
+    try:
+        text = ("A paragraph of a long document about deploys and rollbacks. " * 1600).encode()  # 96 KB
+        done = httpx2.post(f"{server.url}/api/documents", params={"name": "long.md"}, content=text, timeout=60)
+        assert done.status_code == 200 and done.json()["status"] == "stored", done.text[:300]
+        as_memory = httpx2.post(f"{server.url}/api/memories", json={"content": text.decode()[:90000]}, timeout=30)
+        refused(as_memory, 413, "RequestTooLarge")
+        too_long = httpx2.post(f"{server.url}/api/documents", params={"name": "longer.md"}, content=text * 3,
+                               timeout=30)
+        assert "MCP_MEMORY_MAX_DOCUMENT_BYTES" in refused(too_long, 413, "RequestTooLarge")["detail"]
+    finally:
+        server.stop()
+
+
 def test_the_default_limit_takes_the_largest_memory(server):
     """8 MiB by default: a memory at MCP_MEMORY_MAX_CONTENT_LENGTH (100,000 characters), every one escaped in
     JSON (6 bytes each), with as much metadata, is still far under it."""

@@ -139,7 +139,8 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
     app.router.routes.extend(mcp_routes)
     install_pages(app)
     app.add_middleware(ApiKeyMiddleware, api_key=http.api_key)
-    app.add_middleware(RequestGuard, http=http)  # added last: runs first
+    app.add_middleware(RequestGuard, http=http,  # added last: runs first
+                       body_limits={"/api/documents": (settings.max_document_bytes, "MCP_MEMORY_MAX_DOCUMENT_BYTES")})
     _install_error_handlers(app)
     app.state.service = svc
     app.state.bus = svc.bus

@@ -18,7 +18,7 @@ from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError, StorageError
 from mcp_memory.inputs import Scope
 from mcp_memory.models import Memory, QueryResult
-from mcp_memory.results import NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
+from mcp_memory.results import FileResult, NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 
 from .settings import HttpSettings
 from .wire import to_exception
@@ -112,12 +112,14 @@ class RemoteMemoryService:
             timeout=httpx2.Timeout(connect=3.0, read=300.0, write=60.0, pool=30.0),
         )
 
-    async def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    async def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
+                       raw: bytes | None = None) -> Any:
         try:
-            content = None if body is None else json.dumps(body, allow_nan=False)
+            content = raw if raw is not None else None if body is None else json.dumps(body, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"arguments are not valid JSON: {exc}") from None
-        headers = {"content-type": "application/json"} if content is not None else None
+        kind = "application/octet-stream" if raw is not None else "application/json"
+        headers = {"content-type": kind} if content is not None else None
         try:
             response = await self._client.request(method, path, content=content, params=params, headers=headers)
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
@@ -138,10 +140,12 @@ class RemoteMemoryService:
             raise to_exception(response.status_code, data)
         return data
 
-    async def _query(self, path: str, scope: Scope | None = None, **params: Any) -> Any:
+    async def _query(self, path: str, scope: Scope | None = None, method: str = "GET", raw: bytes | None = None,
+                     **params: Any) -> Any:
+        """A request whose arguments travel in the query string (None left out, booleans as true/false)."""
         given = {k: v for k, v in {**params, **scope_fields(scope)}.items() if v is not None}
-        return await self._request("GET", path, params={k: json.dumps(v) if isinstance(v, bool) else v
-                                                        for k, v in given.items()})
+        return await self._request(method, path, raw=raw, params={k: json.dumps(v) if isinstance(v, bool) else v
+                                                                  for k, v in given.items()})
 
     # -- writes ----------------------------------------------------------------------------------
     async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
@@ -196,6 +200,21 @@ class RemoteMemoryService:
     async def history(self, content_hash: Any) -> list[Memory]:
         return _memories((await self._request("GET", f"/api/memories/{_hash(content_hash)}/history"))["versions"])
 
+    async def ingest_document(self, data: Any, name: Any, source: Any = None, tags: Any = None, project: Any = None,
+                              dry_run: Any = False, encoding: Any = None, chunk_chars: Any = None,
+                              overlap: Any = None) -> FileResult:
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidInputError(f"a document is bytes, got {type(data).__name__}")
+        tags = tags if tags is None or isinstance(tags, str) else ",".join(tags)
+        found = await self._query("/api/documents", method="POST", raw=bytes(data), name=name, source=source,
+                                  tags=tags or None, project=project, dry_run=dry_run, encoding=encoding,
+                                  chunk_chars=chunk_chars, overlap=overlap)
+        return FileResult(**found)
+
+    async def prune_documents(self, folders: Any, dry_run: Any = False) -> list[FileResult]:
+        found = await self._request("POST", "/api/documents/prune", {"folders": folders, "dry_run": dry_run})
+        return [FileResult(**f) for f in found["results"]]
+
     # -- reads -----------------------------------------------------------------------------------
     async def get(self, content_hash: Any) -> Memory:
         return _memory(await self._request("GET", f"/api/memories/{_hash(content_hash)}"))
@@ -220,8 +239,9 @@ class RemoteMemoryService:
                             data["semantic_query"])
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
-                            scope: Scope | None = None) -> list[Memory]:
-        body = {"tags": tags, "match_all": match_all, "limit": limit, **scope_fields(scope)}
+                            scope: Scope | None = None, start: Any = None, end: Any = None) -> list[Memory]:
+        body = {"tags": tags, "match_all": match_all, "limit": limit, "start": start, "end": end,
+                **scope_fields(scope)}
         return _memories((await self._request("POST", "/api/search/by-tag", body))["memories"])
 
     async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None,

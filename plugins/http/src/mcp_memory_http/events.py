@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Any
 
 from mcp_memory.logging import get_logger
@@ -59,7 +60,8 @@ class PublishingService:
     """The service as the HTTP surfaces see it: every write that changes something also publishes an event.
 
     Events: ``stored`` (a StoreResult), ``updated`` (an UpdateResult), ``deleted`` (a TrashResult: hashes moved to
-    the trash), ``restored`` (the memories back from the trash), ``purged`` (how many left the trash for good).
+    the trash), ``restored`` (the memories back from the trash), ``purged`` (how many left the trash for good),
+    ``ingested`` (a document's chunks stored or replaced) and ``pruned`` (chunks of removed documents trashed).
     Reads and everything else go to the wrapped service unchanged.
     """
 
@@ -132,3 +134,16 @@ class PublishingService:
         if purged:
             self.bus.publish("purged", {"purged": purged})
         return purged
+
+    async def ingest_document(self, *args: Any, **kwargs: Any) -> Any:
+        found = await self._service.ingest_document(*args, **kwargs)
+        if found.status in ("stored", "updated"):
+            self.bus.publish("ingested", asdict(found))
+        return found
+
+    async def prune_documents(self, folders: Any, dry_run: Any = False) -> Any:
+        results = await self._service.prune_documents(folders, dry_run)
+        pruned = [asdict(f) for f in results if f.status == "pruned"]
+        if pruned:
+            self.bus.publish("pruned", {"results": pruned})
+        return results

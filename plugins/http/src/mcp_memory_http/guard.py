@@ -46,22 +46,28 @@ def accepted_hosts(http: HttpSettings) -> frozenset[str]:
 
 
 class RequestGuard:
-    """Refuses a request with a foreign Host (421), a foreign Origin (403) or a body too large (413)."""
+    """Refuses a request with a foreign Host (421), a foreign Origin (403) or a body too large (413).
 
-    def __init__(self, app: Any, http: HttpSettings):
+    ``body_limits`` maps a path to its own limit and the setting behind it (document uploads are bounded by
+    MCP_MEMORY_MAX_DOCUMENT_BYTES); every other path takes MCP_HTTP_MAX_BODY_BYTES.
+    """
+
+    def __init__(self, app: Any, http: HttpSettings, body_limits: Mapping[str, tuple[int, str]] | None = None):
         self.app = app
         self.hosts = accepted_hosts(http)
         self.origins = http.allowed_origins
-        self.max_body = http.max_body_bytes
+        self.default_limit = (http.max_body_bytes, "MCP_HTTP_MAX_BODY_BYTES")
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        limit = self.body_limits.get(scope.get("path", ""), self.default_limit)
         refusal = self.refusal(headers)
         if refusal is None and scope["type"] == "http":
-            refusal = self.declared_too_large(headers)
+            refusal = self.declared_too_large(headers, limit)
         if refusal is not None:
             log.warning("request refused", path=scope.get("path"), status=refusal[0], reason=refusal[1])
             if scope["type"] == "websocket":
@@ -70,7 +76,7 @@ class RequestGuard:
                 await respond(send, *refusal, close=True)
             return
         if scope["type"] == "http":
-            await self._counted(scope, receive, send)
+            await self._counted(scope, receive, send, limit)
         else:
             await self.app(scope, receive, send)
 
@@ -100,17 +106,19 @@ class RequestGuard:
         return bool(sep) and scheme in ("http", "https") and "/" not in authority \
             and host_name(authority) in self.hosts
 
-    def too_large(self) -> tuple[int, str, str]:
-        return (413, "RequestTooLarge", f"the request body is larger than {self.max_body:,} bytes "
-                                        "(MCP_HTTP_MAX_BODY_BYTES); send fewer or smaller memories a request")
+    @staticmethod
+    def too_large(limit: tuple[int, str]) -> tuple[int, str, str]:
+        size, setting = limit
+        return (413, "RequestTooLarge", f"the request body is larger than {size:,} bytes ({setting}); split it "
+                                        "into smaller requests")
 
-    def declared_too_large(self, headers: Mapping[str, str]) -> tuple[int, str, str] | None:
+    def declared_too_large(self, headers: Mapping[str, str], limit: tuple[int, str]) -> tuple[int, str, str] | None:
         length = headers.get("content-length", "").strip()
-        if length.isdigit() and int(length) > self.max_body:
-            return self.too_large()
+        if length.isdigit() and int(length) > limit[0]:
+            return self.too_large(limit)
         return None
 
-    async def _counted(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def _counted(self, scope: dict[str, Any], receive: Receive, send: Send, limit: tuple[int, str]) -> None:
         """Run the app, counting the body as it arrives; past the limit answer 413 and end the request."""
         received = 0
         started = refused = False
@@ -120,11 +128,11 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body and not refused:
+                if received > limit[0] and not refused:
                     refused = True
                     log.warning("request refused", path=scope.get("path"), status=413, reason="RequestTooLarge")
                     if not started:
-                        await respond(send, *self.too_large(), close=True)
+                        await respond(send, *self.too_large(limit), close=True)
                 if refused:  # the body ends here with a NUL byte, which no JSON text may hold: it cannot parse,
                     # so nothing is done with it, and the route's error answer is dropped below
                     return {"type": "http.request", "body": b"\0", "more_body": False}

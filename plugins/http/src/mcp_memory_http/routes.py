@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Annotated, Any, AsyncIterator, Callable, Optional
 
@@ -32,6 +33,7 @@ from .schemas import (
     DeleteByTagRequest,
     DeleteMatchingRequest,
     DetailedHealth,
+    DocumentAnswer,
     ErrorBody,
     ExactAnswer,
     ExactMatchRequest,
@@ -43,6 +45,8 @@ from .schemas import (
     MemoryUpdate,
     PageAnswer,
     ProjectsAnswer,
+    PruneAnswer,
+    PruneRequest,
     PurgeAnswer,
     PurgeRequest,
     RecallAnswer,
@@ -98,10 +102,6 @@ def scope_of(project: Optional[str], all_projects: bool) -> Scope:
     """The projects a request reads: the named project and global memories, every project, or (none named)
     every project: a server has no current project of its own."""
     return Scope.of(None, project, all_projects)
-
-
-def _time(value: Any) -> float | None:
-    return None if value is None else parse_timestamp(value)
 
 
 def _memories(memories: list[Any]) -> dict[str, Any]:
@@ -187,14 +187,14 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
         """Store a memory: 201 when stored (or back from the trash), 200 when it already is (duplicate=true) or a
         memory of the project says nearly the same (near_duplicate=true, that memory answered)."""
         result = await svc.store(body.content, tags=body.tags, memory_type=body.memory_type, metadata=body.metadata,
-                                 created_at=_time(body.created_at), project=body.project,
+                                 created_at=body.created_at, project=body.project,
                                  allow_near_duplicate=body.allow_near_duplicate)
         return JSONResponse(result.to_dict(), status_code=201 if result.stored else 200)
 
     @route("POST", "/memories/batch", BatchAnswer, "memories")
     async def create_memories(body: MemoryBatch) -> dict[str, Any]:
         """Store several memories in one transaction (exact duplicates only); one invalid item rejects the batch."""
-        items = [NewMemory(m.content, m.tags, m.memory_type, m.metadata, _time(m.created_at), m.project)
+        items = [NewMemory(m.content, m.tags, m.memory_type, m.metadata, m.created_at, m.project)
                  for m in body.memories]
         return {"results": [r.to_dict() for r in await svc.store_batch(items)]}
 
@@ -207,7 +207,7 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
     async def delete_matching(body: DeleteMatchingRequest) -> dict[str, Any]:
         """Move the memories with the tags (any, or all) and/or created between start and end to the trash; with
         dry_run, only say which."""
-        return trash_answer(await svc.delete_matching(body.tags, body.match_all, _time(body.start), _time(body.end),
+        return trash_answer(await svc.delete_matching(body.tags, body.match_all, body.start, body.end,
                                                       scope_of(body.project, body.all_projects), body.dry_run))
 
     @route("POST", "/memories/cleanup-duplicates", TrashAnswer, "memories")
@@ -257,14 +257,32 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
         """Delete trashed memories for good: the hashes given, or all deleted older_than_days ago or earlier."""
         return {"purged": await svc.purge(body.content_hashes, body.older_than_days)}
 
+    # -- documents ---------------------------------------------------------------------------------
+    @route("POST", "/documents", DocumentAnswer, "documents", openapi_extra={"requestBody": {
+        "required": True, "description": "the document's bytes (at most MCP_MEMORY_MAX_DOCUMENT_BYTES)",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def ingest_document(request: Request, name: str, source: Optional[str] = None, tags: Optional[str] = None,
+                              project: Optional[str] = None, dry_run: bool = False, encoding: Optional[str] = None,
+                              chunk_chars: Optional[int] = None, overlap: Optional[int] = None) -> dict[str, Any]:
+        """Read, chunk and store one document sent as the body; ``name`` (its file name) picks the reader, ``source``
+        identifies it for re-ingesting (an unchanged document is skipped, a changed one's chunks replaced)."""
+        found = await svc.ingest_document(await request.body(), name, source=source, tags=tags, project=project,
+                                          dry_run=dry_run, encoding=encoding, chunk_chars=chunk_chars, overlap=overlap)
+        return asdict(found)
+
+    @route("POST", "/documents/prune", PruneAnswer, "documents")
+    async def prune_documents(body: PruneRequest) -> dict[str, Any]:
+        """Move the chunks of documents that were under these folders and are gone to the trash."""
+        return {"results": [asdict(f) for f in await svc.prune_documents(body.folders, body.dry_run)]}
+
     # -- search ------------------------------------------------------------------------------------
     @route("POST", "/search", SearchAnswer, "search")
     async def search(body: SearchRequest) -> dict[str, Any]:
         """Search by meaning and words (mode hybrid, semantic or lexical), best first."""
         results = await svc.retrieve(body.query, n_results=body.n_results, tags=body.tags,
                                      memory_type=body.memory_type, min_relevance=body.min_relevance, mode=body.mode,
-                                     scope=scope_of(body.project, body.all_projects), start=_time(body.start),
-                                     end=_time(body.end))
+                                     scope=scope_of(body.project, body.all_projects), start=body.start,
+                                     end=body.end)
         return {"results": [r.to_dict() for r in results]}
 
     @route("POST", "/recall", RecallAnswer, "search")
@@ -278,14 +296,15 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
 
     @route("POST", "/search/by-tag", MemoriesAnswer, "search")
     async def search_by_tag(body: TagSearchRequest) -> dict[str, Any]:
-        """Memories with any (or all) of the tags, newest first."""
+        """Memories with any (or all) of the tags (created between start and end), newest first."""
         return _memories(await svc.search_by_tag(body.tags, match_all=body.match_all, limit=body.limit,
-                                                 scope=scope_of(body.project, body.all_projects)))
+                                                 scope=scope_of(body.project, body.all_projects),
+                                                 start=body.start, end=body.end))
 
     @route("POST", "/search/by-time", MemoriesAnswer, "search")
     async def search_by_time(body: TimeSearchRequest) -> dict[str, Any]:
         """Memories created between start and end (either open), newest first."""
-        return _memories(await svc.search_by_time(_time(body.start), _time(body.end), limit=body.limit,
+        return _memories(await svc.search_by_time(body.start, body.end, limit=body.limit,
                                                   scope=scope_of(body.project, body.all_projects)))
 
     @route("POST", "/search/exact", ExactAnswer, "search")
@@ -299,7 +318,7 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
         "description": "An endless text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
     async def events() -> StreamingResponse:
         """Server-sent events: ``ready`` once subscribed, then ``stored``, ``updated``, ``deleted`` (to the trash),
-        ``restored`` and ``purged``, each with the write's answer as data."""
+        ``restored``, ``purged``, ``ingested`` and ``pruned``, each with the write's answer as data."""
         queue = bus.subscribe()
 
         async def stream() -> AsyncIterator[str]:

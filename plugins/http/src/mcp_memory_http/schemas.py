@@ -77,6 +77,8 @@ class TagSearchRequest(Scoped):
     tags: Union[list[str], str]
     match_all: bool = False
     limit: Optional[int] = None
+    start: Timestamp = Field(None, description="created at or after (Unix seconds or ISO 8601)")
+    end: Timestamp = Field(None, description="created at or before")
 
 
 class TimeSearchRequest(Scoped):
@@ -103,6 +105,13 @@ class DeleteMatchingRequest(Scoped):
 
 class RestoreRequest(Body):
     content_hashes: list[str] = Field(description="hashes or unique prefixes (8+ characters) of trashed memories")
+
+
+class PruneRequest(Body):
+    folders: Union[list[str], str] = Field(description="absolute folders (a list): chunks of documents that were "
+                                                       "under them and whose file no longer exists (on the server's "
+                                                       "machine) go to the trash")
+    dry_run: bool = False
 
 
 class PurgeRequest(Body):
@@ -268,6 +277,22 @@ class Stats(Open):
     total_memories: Optional[int] = None
     trashed_memories: Optional[int] = None
     coordination_mode: Optional[str] = None
+
+
+class DocumentAnswer(BaseModel):
+    """What happened to one document."""
+
+    source: str
+    status: str = Field(description="stored, unchanged, updated, would store, pruned, would prune or error")
+    chunks: int
+    new_chunks: int
+    outdated: int
+    pages: Optional[int]
+    error: Optional[str]
+
+
+class PruneAnswer(BaseModel):
+    results: list[DocumentAnswer]
 
 
 class DayCount(BaseModel):
