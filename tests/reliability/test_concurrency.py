@@ -107,7 +107,8 @@ def totals(summaries: list[dict]) -> tuple[int, Counter]:
 
 def worker_env(db: Path, port: int) -> dict[str, str]:
     """HashEmbedder in direct mode (fast); a tag search may return every memory of a worker."""
-    return base_env(db, port, MCP_HTTP_ENABLED="false", MCP_MEMORY_MAX_RESULTS="100000", LOG_LEVEL="WARNING")
+    return base_env(db, port, MCP_HTTP_ENABLED="false", MCP_MEMORY_MAX_RESULTS="100000", LOG_LEVEL="WARNING",
+                    MCP_MEMORY_DUPLICATE_THRESHOLD="off")  # random word notes: no near-duplicate policy here
 
 
 def test_processes_mixing_every_operation_directly(tmp_path, sizes, figure):

@@ -80,8 +80,8 @@ def test_mcp_tools_cap_results(filled):
 
 
 def test_rest_api_caps_results_and_content(tmp_path, figure):
-    env = base_env(tmp_path / "m.db", free_port(), MCP_MEMORY_MAX_RESULTS=str(CAP),
-                   MCP_MEMORY_MAX_CONTENT_LENGTH=str(LIMIT))
+    env = base_env(tmp_path / "m.db", free_port(), store="memory", MCP_MEMORY_MAX_RESULTS=str(CAP),
+                   MCP_MEMORY_MAX_CONTENT_LENGTH=str(LIMIT), MCP_MEMORY_DUPLICATE_THRESHOLD="off")
     server = HttpServer(env, tmp_path / "server.log").wait_ready()
     try:
         with httpx2.Client(base_url=server.url, timeout=60) as http:

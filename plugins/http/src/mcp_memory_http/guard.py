@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Mapping
 
+import anyio
+
 from mcp_memory.logging import get_logger
 
 from .settings import HttpSettings
@@ -26,6 +28,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+#: A 413 is sent at once, but the response ends only after the rest of the body was read and dropped (this much at
+#: most, for this long at most): a client still sending then reads the answer instead of a reset connection.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 5.0
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -73,7 +79,10 @@ class RequestGuard:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await respond(send, *refusal, close=True)
+                too_large = refusal[0] == 413
+                await respond(send, *refusal, close=True, more=too_large)
+                if too_large:
+                    await drain(receive, send)
             return
         if scope["type"] == "http":
             await self._counted(scope, receive, send, limit)
@@ -121,18 +130,19 @@ class RequestGuard:
     async def _counted(self, scope: dict[str, Any], receive: Receive, send: Send, limit: tuple[int, str]) -> None:
         """Run the app, counting the body as it arrives; past the limit answer 413 and end the request."""
         received = 0
-        started = refused = False
+        started = refused = ended = False
 
         async def counting_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received, refused, ended
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                ended = ended or not message.get("more_body")
                 if received > limit[0] and not refused:
                     refused = True
                     log.warning("request refused", path=scope.get("path"), status=413, reason="RequestTooLarge")
                     if not started:
-                        await respond(send, *self.too_large(limit), close=True)
+                        await respond(send, *self.too_large(limit), close=True, more=True)
                 if refused:  # the body ends here with a NUL byte, which no JSON text may hold: it cannot parse,
                     # so nothing is done with it, and the route's error answer is dropped below
                     return {"type": "http.request", "body": b"\0", "more_body": False}
@@ -147,3 +157,18 @@ class RequestGuard:
             await send(message)
 
         await self.app(scope, counting_receive, guarded_send)
+        if refused and not started:
+            await drain(receive, send, ended)
+
+
+async def drain(receive: Receive, send: Send, ended: bool = False) -> None:
+    """Read and drop what remains of a refused body (unless it ``ended``; bounded in bytes and time), then end
+    the response."""
+    dropped = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while not ended and dropped < DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+            dropped += len(message.get("body", b""))
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

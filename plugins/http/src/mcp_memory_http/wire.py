@@ -65,11 +65,12 @@ def to_exception(status: int, body: Any) -> errors.MemoryServiceError:
 
 
 async def respond(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, error: str, detail: str,
-                  headers: tuple[tuple[bytes, bytes], ...] = (), close: bool = False) -> None:
-    """Send a complete JSON error answer from ASGI middleware (``close``: end the connection after it)."""
+                  headers: tuple[tuple[bytes, bytes], ...] = (), close: bool = False, more: bool = False) -> None:
+    """Send a JSON error answer from ASGI middleware (``close``: end the connection after it). With ``more`` the
+    answer is all sent but the response stays open until the caller sends an empty last body."""
     body = json.dumps(error_body(error, detail)).encode()
     extra = [*headers, *([(b"connection", b"close")] if close else [])]
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *extra]})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": more})
