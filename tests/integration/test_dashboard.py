@@ -522,6 +522,43 @@ def test_projects_and_the_trash(dashboard, hash_server):
     assert tab.errors == []
 
 
+def test_documents_are_added_by_picking_or_dropping_files(dashboard, hash_server, tmp_path):
+    server = hash_server(MCP_MEMORY_DUPLICATE_THRESHOLD="off")
+    store(server, "A memory of the billing project", project="billing")
+    tab = dashboard(server.url + "/").wait_loaded()
+    page = tab.page
+    page.get_by_label("Project", exact=True).select_option(label="billing (1)")
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text("# Runbook\n\nRestart the billing worker with make restart.\n\n## Escalation\n\n"
+                       "Page the billing on-call engineer.\n")
+    page.locator("#upload-input").set_input_files(str(runbook))
+    expect(page.locator("#toasts")).to_contain_text("Added runbook.md: 2 memories")
+    expect(tab.card("Page the billing on-call engineer")).to_be_visible()
+    chunks = rest(server, "POST", "/api/search/by-tag", json={"tags": ["runbook.md"]}).json()["memories"]
+    assert len(chunks) == 2 and {m["project"] for m in chunks} == {"billing"}
+    assert {m["metadata"]["source"] for m in chunks} == {"upload:runbook.md"}
+
+    # a drop on the page: the same file again is unchanged, a new one is added, an unreadable one is reported
+    dropped = page.evaluate_handle("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File(["# Runbook\\n\\nRestart the billing worker with make restart.\\n\\n## Escalation"
+                                 + "\\n\\nPage the billing on-call engineer.\\n"], "runbook.md"));
+        data.items.add(new File(["Invoices are generated on the first day of the month."], "invoices.txt"));
+        data.items.add(new File([new Uint8Array([0, 1, 2])], "blob.unknown"));
+        return data;
+    }""")
+    page.dispatch_event("body", "dragenter", {"dataTransfer": dropped})
+    expect(page.locator("#drop-hint")).to_be_visible()
+    tab.shot("dashboard-drop")
+    page.dispatch_event("body", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#drop-hint")).to_be_hidden()
+    expect(page.locator("#toasts")).to_contain_text("runbook.md is already stored, unchanged")
+    expect(page.locator("#toasts")).to_contain_text("Added invoices.txt: 1 memory")
+    expect(page.locator("#alert")).to_contain_text("Could not add blob.unknown")
+    expect(tab.card("Invoices are generated")).to_be_visible()
+    assert [e for e in tab.errors if "blob.unknown" not in e] == []
+
+
 def test_the_api_docs_work_offline(browser, hash_server):
     """/docs shows every endpoint with nothing but this server reachable (no CDN, no other host)."""
     server = hash_server()

@@ -1,6 +1,6 @@
 // The dashboard: search, browse, edit and watch the memories through the REST API and /api/events.
 
-import { ApiError, AuthError, NetworkError, api, auth, listen, parseMetadata, parseTags } from "./api.js";
+import { ApiError, AuthError, NetworkError, api, auth, listen, parseMetadata, parseTags, upload } from "./api.js";
 import { renderChart } from "./chart.js";
 
 const PAGE_SIZE = 10;
@@ -393,7 +393,7 @@ function onEvent(name, data) {
     if (state.mode === "memories") for (const h of gone) removeItem(h);
     if (state.open && gone.includes(state.open.content_hash)) fieldError("memory-error", "This memory was just deleted.");
     refreshSoon(listing || state.mode === "trash");
-  } else if (name === "restored" || name === "purged") {
+  } else if (name === "restored" || name === "purged" || name === "ingested" || name === "pruned") {
     refreshSoon(listing || state.mode === "trash");
   }
 }
@@ -630,6 +630,54 @@ async function addMemory(event) {
   }
 }
 
+// -- documents -----------------------------------------------------------------------------------
+
+/** Add files as memories (their chunks), into the selected project; one message per file. */
+async function ingestFiles(files) {
+  for (const file of files) {
+    const params = new URLSearchParams({ name: file.name });
+    if (state.project && state.project !== "global") params.set("project", state.project);
+    try {
+      const result = await upload(`/api/documents?${params}`, file);
+      if (result.status === "error") showAlert(`Could not add ${file.name}: ${result.error}`);
+      else if (result.status === "unchanged") toast(`${file.name} is already stored, unchanged`);
+      else if (result.status === "updated") {
+        toast(`Updated ${file.name}: ${result.new_chunks} new, ${result.outdated} outdated to the trash`);
+      } else toast(`Added ${file.name}: ${result.chunks} ${result.chunks === 1 ? "memory" : "memories"}`);
+      state.lastWriteSeen = Date.now();
+    } catch (err) {
+      if (err instanceof ApiError && !(err instanceof AuthError)) showAlert(`Could not add ${file.name}: ${err.message}`);
+      else report(err);
+    }
+  }
+  refreshSoon(state.mode === "memories" && !state.query);
+}
+
+function wireDrop() {
+  let depth = 0; // dragenter/dragleave pairs of nested elements
+  const hint = $("drop-hint");
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+  window.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event)) return;
+    depth += 1;
+    hint.hidden = false;
+  });
+  window.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) hint.hidden = true;
+  });
+  window.addEventListener("dragover", (event) => {
+    if (carriesFiles(event)) event.preventDefault(); // allow the drop
+  });
+  window.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    hint.hidden = true;
+    ingestFiles([...event.dataTransfer.files]);
+  });
+}
+
 // -- wiring --------------------------------------------------------------------------------------
 
 function wire() {
@@ -669,6 +717,13 @@ function wire() {
   $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close());
 
   $("add-button").addEventListener("click", openAdd);
+  $("upload-button").addEventListener("click", () => $("upload-input").click());
+  $("upload-input").addEventListener("change", () => {
+    const files = [...$("upload-input").files];
+    $("upload-input").value = "";
+    ingestFiles(files);
+  });
+  wireDrop();
   $("add-form").addEventListener("submit", addMemory);
   $("add-cancel").addEventListener("click", () => $("add-dialog").close());
 
