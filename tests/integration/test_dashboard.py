@@ -106,7 +106,7 @@ class Dashboard:
     def chip(self, tag: str):
         return self.page.locator("#tag-chips button.chip", has_text=tag)
 
-    def wait_loaded(self) -> "Dashboard":
+    def wait_loaded(self) -> Dashboard:
         expect(self.page.locator("#live")).to_have_text("● Live")
         expect(self.page.locator("#results")).to_have_attribute("aria-busy", "false")
         expect(self.page.locator("#chart svg")).to_be_visible()

@@ -102,8 +102,9 @@ def test_timeline_counts_memories_per_calendar_day(server):
     assert only_global[d3] == 1 and only_global[d6] == 0
 
 
-@pytest.mark.parametrize("params,status", [({"days": 0}, 400), ({"days": 400}, 400), ({"utc_offset_minutes": 2000}, 400),
-                                           ({"days": "x"}, 422), ({"weeks": 2}, 422)])
+@pytest.mark.parametrize("params,status", [({"days": 0}, 400), ({"days": 400}, 400),
+                                           ({"utc_offset_minutes": 2000}, 400), ({"days": "x"}, 422),
+                                           ({"weeks": 2}, 422)])
 def test_timeline_rejects_bad_parameters(server, params, status):
     response = httpx2.get(f"{server.url}/api/stats/timeline", params=params, timeout=10)
     assert response.status_code == status and response.json()["error"] == "InvalidInputError"

@@ -58,8 +58,8 @@ async def test_sse_delivers_an_event_for_every_write(server):
                 restored = await next_event(lines, "restored")
                 assert restored["content_hashes"] == [h2] and restored["memories"][0]["content_hash"] == h2
 
-                batch = await client.post("/api/memories/batch", json={"memories": [
-                    {"content": "sse batch a", "tags": ["sse-batch"]}, {"content": "sse batch b", "tags": ["sse-batch"]}]})
+                pair = [{"content": f"sse batch {x}", "tags": ["sse-batch"]} for x in "ab"]
+                batch = await client.post("/api/memories/batch", json={"memories": pair})
                 assert batch.status_code == 200
                 first, second = await next_event(lines, "stored"), await next_event(lines, "stored")
                 assert {first["memory"]["content"], second["memory"]["content"]} == {"sse batch a", "sse batch b"}

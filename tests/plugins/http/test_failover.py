@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 import pytest
-
 from http_support import needs_sqlite_vec, settings_for, start_server
 from processes import free_port
 

@@ -27,7 +27,8 @@ def store_names(server, client_env) -> tuple[str, str]:
     if client_env["MCP_MEMORY_STORAGE_BACKEND"] == "memory":
         return (f"memory at memory:{server.env['MCP_MEMORY_TEST_STORE']}",
                 f"memory at memory:{client_env['MCP_MEMORY_TEST_STORE']}")
-    return f"sqlite_vec at {server.env['MCP_MEMORY_SQLITE_PATH']}", f"sqlite_vec at {client_env['MCP_MEMORY_SQLITE_PATH']}"
+    return (f"sqlite_vec at {server.env['MCP_MEMORY_SQLITE_PATH']}",
+            f"sqlite_vec at {client_env['MCP_MEMORY_SQLITE_PATH']}")
 
 
 async def count_in_b(env) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mcp_memory_http.coordinate import PROBE_TIMEOUT, probe
-from mcp_memory_http.identity import StoreIdentity
 from processes import free_port
 
 from mcp_memory.config import Settings
+from mcp_memory_http.coordinate import PROBE_TIMEOUT, probe
+from mcp_memory_http.identity import StoreIdentity
 
 
 def test_slow_server_is_ours_not_none(json_server):

@@ -171,9 +171,9 @@ async def test_every_memory_api_method_answers_as_the_service_does(tmp_path):
     finally:
         server.stop()
     assert direct.called == remote_calls.called == API_METHODS - {"close"}
-    for i, (want, got) in enumerate(zip(direct.answers, remote_calls.answers)):
-        assert got == want, f"answer {i}: {want[0]}"
     assert len(direct.answers) == len(remote_calls.answers)
+    for i, (want, got) in enumerate(zip(direct.answers, remote_calls.answers, strict=True)):
+        assert got == want, f"answer {i}: {want[0]}"
 
 
 async def test_a_wrong_key_is_a_clear_config_error(keyed_server, tmp_path):

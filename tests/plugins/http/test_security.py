@@ -142,7 +142,7 @@ def raw(port: int, head: bytes, chunks=(), timeout: float = 20.0) -> bytes:
         while time.monotonic() < deadline:
             try:
                 data = sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not data:
                 break

@@ -8,7 +8,8 @@ Errors are ``{"error": <name>, "detail": <message>}`` with a 4xx status for bad 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

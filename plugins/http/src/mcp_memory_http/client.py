@@ -8,8 +8,9 @@ come back as the same ``mcp_memory.errors`` classes the server raised. A ``Scope
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import httpx2
@@ -281,7 +282,7 @@ class RemoteMemoryService:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def __aenter__(self) -> "RemoteMemoryService":
+    async def __aenter__(self) -> RemoteMemoryService:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

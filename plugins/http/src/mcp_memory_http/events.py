@@ -40,7 +40,7 @@ class EventBus:
             try:
                 queue.put_nowait((event, data))
             except asyncio.QueueFull:
-                log.warning("SSE subscriber too slow: event dropped", event=event)
+                log.warning("SSE subscriber too slow: event dropped", sse_event=event)
 
     def close(self) -> None:
         """End every subscription (server shutdown)."""

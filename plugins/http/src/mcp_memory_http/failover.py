@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import functools
 import inspect
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import NotFoundError

@@ -12,7 +12,8 @@ files, the event stream, the docs and the MCP app alike):
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import anyio
 

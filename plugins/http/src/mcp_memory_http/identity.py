@@ -26,7 +26,7 @@ class StoreIdentity:
         return {"backend": self.backend, "location": self.location, "path": self.path}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "StoreIdentity | None":
+    def from_dict(cls, data: Any) -> StoreIdentity | None:
         if not isinstance(data, dict) or not isinstance(data.get("backend"), str):
             return None
         text = data.get("location")
@@ -36,7 +36,7 @@ class StoreIdentity:
     def describe(self) -> str:
         return f"{self.backend} at {self.location}" if self.location else f"{self.backend} (location not known)"
 
-    def same_store(self, other: "StoreIdentity") -> bool:
+    def same_store(self, other: StoreIdentity) -> bool:
         """Same backend and, when both sides know it, the same location (local paths compared resolved)."""
         if self.backend != other.backend:
             return False

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import datetime, timezone
-from typing import Annotated, Any, AsyncIterator, Callable, Optional
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,10 +58,10 @@ from .schemas import (
     SearchRequest,
     Stats,
     StoreAnswer,
-    TagSearchRequest,
     TagsAnswer,
-    TimeSearchRequest,
+    TagSearchRequest,
     Timeline,
+    TimeSearchRequest,
     TrashAnswer,
     UpdateAnswer,
     VersionsAnswer,
@@ -70,7 +71,7 @@ from .timeline import counts_per_day
 
 KEEPALIVE_SECONDS = 15.0
 
-Project = Annotated[Optional[str], Query(description=PROJECT_HELP)]
+Project = Annotated[str | None, Query(description=PROJECT_HELP)]
 AllProjects = Annotated[bool, Query(description="read every project (overrides project)")]
 
 #: The error answers any API route may give, all ``{"error", "detail"}``.
@@ -98,7 +99,7 @@ async def refuse_unknown_query(request: Request) -> None:
                                        "input": request.query_params[name]} for name in unknown])
 
 
-def scope_of(project: Optional[str], all_projects: bool) -> Scope:
+def scope_of(project: str | None, all_projects: bool) -> Scope:
     """The projects a request reads: the named project and global memories, every project, or (none named)
     every project: a server has no current project of its own."""
     return Scope.of(None, project, all_projects)
@@ -173,8 +174,8 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
 
     # -- memories ----------------------------------------------------------------------------------
     @route("GET", "/memories", PageAnswer, "memories")
-    async def list_memories(page: int = 1, page_size: int = 10, tag: Optional[str] = None,
-                            memory_type: Optional[str] = None, match_all: bool = False,
+    async def list_memories(page: int = 1, page_size: int = 10, tag: str | None = None,
+                            memory_type: str | None = None, match_all: bool = False,
                             project: Project = None, all_projects: AllProjects = False) -> dict[str, Any]:
         """A page of memories, newest first, optionally by tags (comma-separated; any, or all) and type."""
         listed = await svc.list_memories(page=page, page_size=page_size, tag=tag, memory_type=memory_type,
@@ -243,7 +244,7 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
 
     # -- trash -------------------------------------------------------------------------------------
     @route("GET", "/trash", PageAnswer, "trash")
-    async def trash(page: int = 1, page_size: int = 10, reason: Optional[str] = None) -> dict[str, Any]:
+    async def trash(page: int = 1, page_size: int = 10, reason: str | None = None) -> dict[str, Any]:
         """The trash, most recently deleted first (reason: deleted, edited, merged, duplicate, expired)."""
         return (await svc.trash_list(page=page, page_size=page_size, reason=reason)).to_dict()
 
@@ -261,9 +262,9 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
     @route("POST", "/documents", DocumentAnswer, "documents", openapi_extra={"requestBody": {
         "required": True, "description": "the document's bytes (at most MCP_MEMORY_MAX_DOCUMENT_BYTES)",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-    async def ingest_document(request: Request, name: str, source: Optional[str] = None, tags: Optional[str] = None,
-                              project: Optional[str] = None, dry_run: bool = False, encoding: Optional[str] = None,
-                              chunk_chars: Optional[int] = None, overlap: Optional[int] = None) -> dict[str, Any]:
+    async def ingest_document(request: Request, name: str, source: str | None = None, tags: str | None = None,
+                              project: str | None = None, dry_run: bool = False, encoding: str | None = None,
+                              chunk_chars: int | None = None, overlap: int | None = None) -> dict[str, Any]:
         """Read, chunk and store one document sent as the body; ``name`` (its file name) picks the reader, ``source``
         identifies it for re-ingesting (an unchanged document is skipped, a changed one's chunks replaced)."""
         found = await svc.ingest_document(await request.body(), name, source=source, tags=tags, project=project,
@@ -314,8 +315,10 @@ def api_router(svc: Any, http: HttpSettings, store: StoreIdentity, bus: EventBus
         return {"memory": memory.to_dict() if memory else None}
 
     # -- events ------------------------------------------------------------------------------------
-    @router.get("/events", tags=["events"], response_class=StreamingResponse, responses={200: {
-        "description": "An endless text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    stream_answer = {"description": "An endless text/event-stream",
+                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+
+    @router.get("/events", tags=["events"], response_class=StreamingResponse, responses={200: stream_answer})
     async def events() -> StreamingResponse:
         """Server-sent events: ``ready`` once subscribed, then ``stored``, ``updated``, ``deleted`` (to the trash),
         ``restored``, ``purged``, ``ingested`` and ``pruned``, each with the write's answer as data."""

@@ -3,12 +3,12 @@ service results' own ``to_dict`` forms described for the OpenAPI document. Value
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Tags = Optional[Union[list[str], str]]
-Timestamp = Optional[Union[float, str]]
+Tags = list[str] | str | None
+Timestamp = float | str | None
 
 PROJECT_HELP = ('a project: reads cover it and the global memories ("global": global memories only); omitted: '
                 "every project")
@@ -21,17 +21,17 @@ class Body(BaseModel):
 
 
 class Scoped(Body):
-    project: Optional[str] = Field(None, description=PROJECT_HELP)
+    project: str | None = Field(None, description=PROJECT_HELP)
     all_projects: bool = Field(False, description="read every project (overrides project)")
 
 
 class NewMemoryIn(Body):
     content: str = Field(description="The text to remember")
     tags: Tags = Field(None, description="List of tags, or one comma-separated string")
-    memory_type: Optional[str] = Field(None, description="e.g. note, decision, fact")
-    metadata: Optional[dict[str, Any]] = None
+    memory_type: str | None = Field(None, description="e.g. note, decision, fact")
+    metadata: dict[str, Any] | None = None
     created_at: Timestamp = Field(None, description="Unix seconds or ISO 8601; default now")
-    project: Optional[str] = Field(None, description='project it belongs to; omitted, null or "global": global')
+    project: str | None = Field(None, description='project it belongs to; omitted, null or "global": global')
 
 
 class MemoryCreate(NewMemoryIn):
@@ -47,21 +47,21 @@ class MemoryUpdate(Body):
     """Only the fields sent change. New content makes a new memory (new hash); the previous version stays in
     the trash as history."""
 
-    content: Optional[str] = None
+    content: str | None = None
     tags: Tags = None
-    memory_type: Optional[str] = None
-    metadata: Optional[dict[str, Any]] = None
+    memory_type: str | None = None
+    metadata: dict[str, Any] | None = None
     merge_metadata: bool = Field(True, description="merge metadata into the current one (false: replace it)")
-    project: Optional[str] = Field(None, description='move it to this project (null or "global": global)')
+    project: str | None = Field(None, description='move it to this project (null or "global": global)')
 
 
 class SearchRequest(Scoped):
     query: str
     n_results: int = 5
     tags: Tags = Field(None, description="only memories with any of these tags")
-    memory_type: Optional[str] = None
-    min_relevance: Optional[float] = Field(None, description="drop weaker results (0..1; default: the server's)")
-    mode: Optional[str] = Field(None, description="hybrid (default), semantic or lexical")
+    memory_type: str | None = None
+    min_relevance: float | None = Field(None, description="drop weaker results (0..1; default: the server's)")
+    mode: str | None = Field(None, description="hybrid (default), semantic or lexical")
     start: Timestamp = Field(None, description="created at or after (Unix seconds or ISO 8601)")
     end: Timestamp = Field(None, description="created at or before")
 
@@ -70,13 +70,13 @@ class RecallRequest(Scoped):
     query: str = Field(description="Natural language with an optional time expression, e.g. 'last week'")
     n_results: int = 5
     now: Timestamp = Field(None, description="Reference time for the expression (default now)")
-    mode: Optional[str] = Field(None, description="Ranking mode, as in /api/search")
+    mode: str | None = Field(None, description="Ranking mode, as in /api/search")
 
 
 class TagSearchRequest(Scoped):
-    tags: Union[list[str], str]
+    tags: list[str] | str
     match_all: bool = False
-    limit: Optional[int] = None
+    limit: int | None = None
     start: Timestamp = Field(None, description="created at or after (Unix seconds or ISO 8601)")
     end: Timestamp = Field(None, description="created at or before")
 
@@ -84,7 +84,7 @@ class TagSearchRequest(Scoped):
 class TimeSearchRequest(Scoped):
     start: Timestamp = Field(None, description="Unix seconds or ISO 8601; open if omitted")
     end: Timestamp = None
-    limit: Optional[int] = None
+    limit: int | None = None
 
 
 class ExactMatchRequest(Body):
@@ -92,7 +92,7 @@ class ExactMatchRequest(Body):
 
 
 class DeleteByTagRequest(Scoped):
-    tags: Union[list[str], str]
+    tags: list[str] | str
 
 
 class DeleteMatchingRequest(Scoped):
@@ -108,15 +108,15 @@ class RestoreRequest(Body):
 
 
 class PruneRequest(Body):
-    folders: Union[list[str], str] = Field(description="absolute folders (a list): chunks of documents that were "
+    folders: list[str] | str = Field(description="absolute folders (a list): chunks of documents that were "
                                                        "under them and whose file no longer exists (on the server's "
                                                        "machine) go to the trash")
     dry_run: bool = False
 
 
 class PurgeRequest(Body):
-    content_hashes: Optional[list[str]] = Field(None, description="trashed memories to delete for good")
-    older_than_days: Optional[float] = Field(None, description="or: everything deleted this many days ago or "
+    content_hashes: list[str] | None = Field(None, description="trashed memories to delete for good")
+    older_than_days: float | None = Field(None, description="or: everything deleted this many days ago or "
                                                                "earlier (0 empties the trash)")
 
 
@@ -132,25 +132,25 @@ class MemoryOut(BaseModel):
     content: str
     content_hash: str
     tags: list[str]
-    memory_type: Optional[str]
+    memory_type: str | None
     metadata: dict[str, Any]
-    project: Optional[str]
+    project: str | None
     created_at: float
     updated_at: float
     created_at_iso: str
     updated_at_iso: str
-    last_used_at: Optional[float]
+    last_used_at: float | None
     use_count: int
-    deleted_at: Optional[float] = Field(None, description="trashed memories only")
-    deleted_at_iso: Optional[str] = Field(None, description="trashed memories only")
-    deleted_reason: Optional[str] = Field(None, description="trashed memories only: deleted, edited, merged, ...")
-    replaced_by: Optional[str] = Field(None, description="trashed memories only: the version that replaced it")
+    deleted_at: float | None = Field(None, description="trashed memories only")
+    deleted_at_iso: str | None = Field(None, description="trashed memories only")
+    deleted_reason: str | None = Field(None, description="trashed memories only: deleted, edited, merged, ...")
+    replaced_by: str | None = Field(None, description="trashed memories only: the version that replaced it")
 
 
 class StoreAnswer(BaseModel):
     duplicate: bool = Field(description="this text was already stored: nothing new")
     near_duplicate: bool = Field(description="not stored: memory says nearly the same (similarity)")
-    similarity: Optional[float]
+    similarity: float | None
     restored: bool = Field(description="this text was in the trash: it is back")
     content_hash: str
     memory: MemoryOut
@@ -163,7 +163,7 @@ class BatchAnswer(BaseModel):
 class UpdateAnswer(BaseModel):
     memory: MemoryOut
     content_hash: str
-    previous_hash: Optional[str] = Field(description="the version replaced, when the content changed")
+    previous_hash: str | None = Field(description="the version replaced, when the content changed")
     content_changed: bool
 
 
@@ -200,7 +200,7 @@ class VersionsAnswer(BaseModel):
 
 
 class ExactAnswer(BaseModel):
-    memory: Optional[MemoryOut]
+    memory: MemoryOut | None
 
 
 class Scored(BaseModel):
@@ -214,9 +214,9 @@ class SearchAnswer(BaseModel):
 
 class RecallAnswer(BaseModel):
     results: list[Scored]
-    start: Optional[float]
-    end: Optional[float]
-    time_expression: Optional[str]
+    start: float | None
+    end: float | None
+    time_expression: str | None
     semantic_query: str
 
 
@@ -230,7 +230,7 @@ class TagsAnswer(BaseModel):
 
 
 class ProjectCount(BaseModel):
-    project: Optional[str] = Field(description="null: the global memories")
+    project: str | None = Field(description="null: the global memories")
     count: int
 
 
@@ -244,8 +244,8 @@ class CountAnswer(BaseModel):
 
 class StoreOut(BaseModel):
     backend: str
-    location: Optional[str] = Field(description="where its data is (a URL's password masked); null if not known")
-    path: Optional[str] = Field(description="the local file or directory, when there is one")
+    location: str | None = Field(description="where its data is (a URL's password masked); null if not known")
+    path: str | None = Field(description="the local file or directory, when there is one")
 
 
 class HealthAnswer(BaseModel):
@@ -254,8 +254,8 @@ class HealthAnswer(BaseModel):
     version: str
     core_version: str
     auth_required: bool
-    coordination_mode: Optional[str] = Field(None, description="with the API key only")
-    store: Optional[StoreOut] = Field(None, description="the store this server serves (with the API key only)")
+    coordination_mode: str | None = Field(None, description="with the API key only")
+    store: StoreOut | None = Field(None, description="the store this server serves (with the API key only)")
 
 
 class Open(BaseModel):
@@ -273,10 +273,10 @@ class DetailedHealth(Open):
 
 
 class Stats(Open):
-    backend: Optional[str] = None
-    total_memories: Optional[int] = None
-    trashed_memories: Optional[int] = None
-    coordination_mode: Optional[str] = None
+    backend: str | None = None
+    total_memories: int | None = None
+    trashed_memories: int | None = None
+    coordination_mode: str | None = None
 
 
 class DocumentAnswer(BaseModel):
@@ -287,8 +287,8 @@ class DocumentAnswer(BaseModel):
     chunks: int
     new_chunks: int
     outdated: int
-    pages: Optional[int]
-    error: Optional[str]
+    pages: int | None
+    error: str | None
 
 
 class PruneAnswer(BaseModel):

@@ -9,7 +9,8 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -81,7 +82,7 @@ class BackgroundServer:
 
     async def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started and not self.task.done():
+        while not self.server.started and not self.task.done():  # noqa: ASYNC110 - uvicorn has no "started" event
             await asyncio.sleep(0.01)
         if self.task.done():
             self.task.result()  # raises what went wrong

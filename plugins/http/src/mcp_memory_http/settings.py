@@ -72,7 +72,7 @@ class HttpSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
-    def of(cls, settings: Settings) -> "HttpSettings":
+    def of(cls, settings: Settings) -> HttpSettings:
         """Read them from ``settings`` (a bad value is a ConfigError naming its variable)."""
         return cls(**settings.section(HTTP_SETTINGS))
 

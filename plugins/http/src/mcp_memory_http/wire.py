@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from mcp_memory import errors
 
@@ -18,15 +19,14 @@ STATUS: dict[type[errors.MemoryServiceError], int] = {
     errors.StorageError: 503,
 }
 
-_CLASSES: dict[str, type[errors.MemoryServiceError]] = {
-    cls.__name__: cls for cls in (errors.MemoryServiceError, *STATUS)
-}
+_KNOWN: list[type[errors.MemoryServiceError]] = [errors.MemoryServiceError, *STATUS]
+_CLASSES: dict[str, type[errors.MemoryServiceError]] = {cls.__name__: cls for cls in _KNOWN}
 
 
 def status_of(exc: errors.MemoryServiceError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
