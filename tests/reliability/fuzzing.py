@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryServiceError
 from mcp_memory.service import MemoryService

@@ -10,10 +10,11 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from fuzzing import open_sqlite_service
 from mcp import Client
+from processes import HttpServer, base_env, free_port, memory_command
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import ConfigError, InvalidInputError
 from mcp_memory.mcp_server import build_server
-from processes import HttpServer, base_env, free_port, memory_command
 
 CAP, LIMIT, STORED, ASKED = 25, 2000, 60, 1_000_000
 

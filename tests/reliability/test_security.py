@@ -21,12 +21,13 @@ from dbcheck import inspect
 from fuzzing import open_sqlite_service
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from processes import HttpServer, base_env, free_port, memory_command
+
 from mcp_memory.config import Settings
 from mcp_memory.mcp_server import build_server
 from mcp_memory_http import auth
 from mcp_memory_http.app import create_app
 from mcp_memory_http.settings import HttpSettings
-from processes import HttpServer, base_env, free_port, memory_command
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ def listening(port: int) -> set[str]:
 
 
 def test_default_bind_is_loopback_only(open_server, figure):
-    assert HttpSettings.of(Settings()).host == "127.0.0.1" and HttpSettings.of(Settings.from_env({})).host == "127.0.0.1"
+    assert HttpSettings.of(Settings()).host == HttpSettings.of(Settings.from_env({})).host == "127.0.0.1"
     assert listening(open_server.port) == {"0100007F"}  # 127.0.0.1, nothing on 0.0.0.0 or ::
     figure(f"security bind default=127.0.0.1 listening={sorted(listening(open_server.port))} (127.0.0.1 only)")
 
