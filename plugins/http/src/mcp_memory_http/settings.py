@@ -15,7 +15,7 @@ def as_host_names(text: str) -> frozenset[str]:
         if not name:
             continue
         if "/" in name or (name.count(":") == 1 and not name.startswith("[")):
-            raise ValueError(f"must list host names without scheme or port, got {part.strip()!r}")
+            raise ValueError(f"must list host names without scheme or port ({part.strip()!r} is not one)")
         names.add(name.strip("[]"))
     return frozenset(names)
 
@@ -29,7 +29,7 @@ def as_origins(text: str) -> frozenset[str]:
             continue
         scheme, sep, rest = origin.partition("://")
         if not sep or scheme not in ("http", "https") or not rest or "/" in rest:
-            raise ValueError(f"must list origins such as https://app.example.com:8443, got {part.strip()!r}")
+            raise ValueError(f"must list origins such as https://app.example.com:8443 ({part.strip()!r} is not one)")
         origins.add(origin)
     return frozenset(origins)
 
