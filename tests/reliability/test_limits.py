@@ -66,7 +66,7 @@ def test_mcp_tools_cap_results(filled):
     async def get_service():
         return service
 
-    with portal.wrap_async_context_manager(Client(build_server(get_service))) as client:
+    with portal.wrap_async_context_manager(Client(build_server(get_service, service.settings))) as client:
         for name, arguments, key in [
             ("retrieve_memory", {"query": "capped memory", "n_results": ASKED}, "results"),
             ("recall_memory", {"query": "capped memory this week", "n_results": ASKED}, "results"),
