@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlean
 import sqlite_vec
+
 from mcp_memory.models import content_hash
 
 
