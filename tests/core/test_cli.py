@@ -34,7 +34,8 @@ def test_plugins_without_any_store_says_so(capsys, monkeypatch):
     monkeypatch.setenv("MCP_MEMORY_PLUGINS", "nothing-at-all")
     monkeypatch.setattr(plugins, "_managers", {})
     code, out, _ = run(capsys, "plugins")
-    assert code == 0 and "none (pip install mcp-memory-sqlite-vec)" in out and "none (pip install mcp-memory-onnx)" in out
+    assert code == 0 and "none (pip install mcp-memory-sqlite-vec)" in out
+    assert "none (pip install mcp-memory-onnx)" in out
 
 
 def test_store_retrieve_search_delete(capsys, cli):
@@ -153,7 +154,8 @@ def test_config_lists_every_setting_with_its_source(capsys, cli, monkeypatch):
     assert code == 0 and "[core]" in out and "MCP_MEMORY_STORAGE_BACKEND" in out and "(environment)" in out
     rows = json.loads(run(capsys, "config", "--json")[1])
     by_name = {r["variable"]: r for r in rows}
-    assert by_name["MCP_MEMORY_EMBEDDER"]["value"] == "hash" and by_name["MCP_MEMORY_EMBEDDER"]["source"] == "environment"
+    embedder = by_name["MCP_MEMORY_EMBEDDER"]
+    assert embedder["value"] == "hash" and embedder["source"] == "environment"
     assert by_name["MCP_MEMORY_TRASH_DAYS"]["source"] == "default"
 
 

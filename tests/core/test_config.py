@@ -70,9 +70,11 @@ def test_a_plugin_reads_its_own_settings_from_env_then_file_then_default(tmp_pat
     config = tmp_path / "config.toml"
     config.write_text('MCP_MEMORY_DEMO_URL = "http://file:2"\nMCP_MEMORY_DEMO_PORT = 7\n'
                       'MCP_MEMORY_DEMO_FAST = true\nMCP_MEMORY_TRASH_DAYS = 3\n', encoding="utf-8")
-    s = Settings.from_env({"MCP_MEMORY_CONFIG": str(config), "MCP_MEMORY_DEMO_PORT": "9", "MCP_MEMORY_DEMO_TOKEN": "t0k"})
+    s = Settings.from_env({"MCP_MEMORY_CONFIG": str(config), "MCP_MEMORY_DEMO_PORT": "9",
+                           "MCP_MEMORY_DEMO_TOKEN": "t0k"})
     section = s.section(PLUGIN)
-    assert (section.demo_url, section.demo_port, section.demo_token, section.fast_mode) == ("http://file:2", 9, "t0k", True)
+    got = (section.demo_url, section.demo_port, section.demo_token, section.fast_mode)
+    assert got == ("http://file:2", 9, "t0k", True)
     assert s.trash_days == 3 and s.config_file == config
     shown = {r.setting.env: (r.shown(), r.source) for _, r in describe(s, [("demo", PLUGIN)])}
     assert shown["MCP_MEMORY_DEMO_URL"] == ("http://file:2", "file")

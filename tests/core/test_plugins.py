@@ -162,7 +162,8 @@ def test_plugins_add_their_own_hookspecs(monkeypatch):
         """A hook a plugin adds."""
 
     specs.memory_demo_hook = memory_demo_hook
-    plugin_module(monkeypatch, "fake_spec_owner", memory_add_hookspecs=lambda pluginmanager: pluginmanager.add_hookspecs(specs))
+    plugin_module(monkeypatch, "fake_spec_owner",
+                  memory_add_hookspecs=lambda pluginmanager: pluginmanager.add_hookspecs(specs))
     plugin_module(monkeypatch, "fake_spec_user", memory_demo_hook=lambda value: value * 2)
     pm = manager(Settings(), fake_entry_point("a_owner", "fake_spec_owner", "d1"),
                  fake_entry_point("b_user", "fake_spec_user", "d2"))

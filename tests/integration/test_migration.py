@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory, content_hash
 from mcp_memory.service import MemoryService, open_service

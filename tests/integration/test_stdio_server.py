@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
 from mcp_memory.config import Settings
 from mcp_memory.service import open_service
 

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus import SPAN, START, corpus, queries
+
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
 from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter

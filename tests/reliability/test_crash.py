@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import sqlean
 from dbcheck import inspect
+from processes import base_env, free_port, memory_command
+
 from mcp_memory.backup import read_backup
 from mcp_memory.models import content_hash
-from processes import base_env, free_port, memory_command
 
 pytestmark = pytest.mark.slow
 

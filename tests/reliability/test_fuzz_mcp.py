@@ -21,6 +21,7 @@ from fuzzing import (
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mcp import Client
+
 from mcp_memory.mcp_server import build_server
 
 finite_json = st.recursive(

@@ -25,6 +25,7 @@ from fuzzing import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from mcp_memory.errors import InvalidInputError, NotFoundError
 from mcp_memory.models import content_hash, normalize_tags
 

@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from hash_embedder_plugin import install_if_selected
+
 from mcp_memory.config import Settings
 from mcp_memory.models import content_hash
 from mcp_memory.results import NewMemory

@@ -60,7 +60,7 @@ class HttpServer:
         self.proc = subprocess.Popen([*memory_command(hash_embedder), "http", "--port", str(self.port), *args],
                                      env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log)
 
-    def wait_ready(self, timeout: float = 120.0) -> "HttpServer":
+    def wait_ready(self, timeout: float = 120.0) -> HttpServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

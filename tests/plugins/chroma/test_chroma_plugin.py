@@ -28,14 +28,13 @@ def by_name(checks) -> dict:
     return {c.name: c for c in checks}
 
 
-def test_plugin_registers_store_and_importer():
+def test_plugin_registers_the_store():
     pm = manager()
     assert not pm.failed
     backend = pm.storage_backend("chroma")
     store = backend.factory(Settings(), "/nonexistent/never/created")
     assert isinstance(store, ChromaStorage) and not Path("/nonexistent").exists()
-    assert "mcp-memory-service-chroma" in pm.registry.migrators
-    assert pm.registry.migrators["mcp-memory-service-chroma"].description
+    assert [owner for (kind, _), owner in pm.registry.owners.items() if kind == "storage backend"] == ["chroma"]
 
 
 def test_settings_keep_their_names_and_defaults(monkeypatch, tmp_path):
@@ -47,7 +46,8 @@ def test_settings_keep_their_names_and_defaults(monkeypatch, tmp_path):
     if not __import__("sys").platform.startswith(("win", "darwin")):
         assert values.chroma_path == tmp_path / "xdg" / "mcp-memory" / "chroma_db"
     assert values.chroma_host is None and values.chroma_port == 8000 and values.chroma_lexical is False
-    changed = Settings().with_changes(MCP_MEMORY_CHROMA_PATH="~/c", MCP_MEMORY_CHROMA_PORT="9001").section(CHROMA_SETTINGS)
+    changed = Settings().with_changes(MCP_MEMORY_CHROMA_PATH="~/c",
+                                      MCP_MEMORY_CHROMA_PORT="9001").section(CHROMA_SETTINGS)
     assert changed.chroma_path == Path("~/c").expanduser() and changed.chroma_port == 9001
 
 
@@ -66,11 +66,13 @@ def test_word_search_is_opt_in(tmp_path):
 def test_storage_location_hook(tmp_path):
     pm = manager()
     local = Settings().with_changes(MCP_MEMORY_CHROMA_PATH=str(tmp_path / "c"))
-    assert pm.first_result("memory_storage_location", backend="chroma", settings=local) == \
+    assert pm.first_result("memory_storage_location", backend="chroma", settings=local, location=None) == \
         StoreLocation(text=str(tmp_path / "c"), path=tmp_path / "c")
     remote = local.with_changes(MCP_MEMORY_CHROMA_HOST="db.example", MCP_MEMORY_CHROMA_PORT="8123")
-    assert plugin.memory_storage_location("chroma", remote) == StoreLocation(text="http://db.example:8123")
-    assert plugin.memory_storage_location("sqlite_vec", remote) is None
+    assert plugin.memory_storage_location("chroma", remote, None) == StoreLocation(text="http://db.example:8123")
+    given = plugin.memory_storage_location("chroma", local, str(tmp_path / "other"))
+    assert given == StoreLocation(text=str(tmp_path / "other"), path=tmp_path / "other")
+    assert plugin.memory_storage_location("sqlite_vec", remote, None) is None
     assert plugin.memory_store_checks("sqlite_vec", remote, None, True) is None
     assert not (tmp_path / "c").exists()
 

@@ -66,8 +66,9 @@ async def test_every_retrieve_path_matches_the_reference(pair, monkeypatch):
     await same_top(pair, query, 5, Filter(projects=("big",)))  # the probe answers
     assert len(await same_top(pair, query, 5, Filter(projects=("small",)))) == 5  # 2%: Chroma's where
     assert len(await same_top(pair, query, 3, Filter(metadata=(("flag", True),)))) == 3  # ids of the candidates
-    flagged = await same_top(pair, query, 10, Filter(metadata=(("flag", 1),)))  # Python's 1 == True, as the reference
+    flagged = await same_top(pair, query, 10, Filter(metadata=(("flag", True),)))
     assert sorted(flagged) == ["memory 203", "memory 3", "memory 303"]
+    assert await same_top(pair, query, 10, Filter(metadata=(("flag", 1),))) == []  # JSON equality: 1 is not true
     await same_top(pair, query, 4, Filter(metadata=(("group", 3),), tags=("odd",)))
     assert len(await same_top(pair, query, 10, Filter(trashed=True, start=100.0, end=104.0))) == 5
     monkeypatch.setattr(storage, "CROWD_LIMIT", 10)  # a big trash: Chroma's where asks for trashed = 0

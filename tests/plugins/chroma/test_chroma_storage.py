@@ -144,7 +144,8 @@ async def test_reads_and_stats_create_nothing(tmp_path):
 
 
 async def test_a_store_created_by_another_client_is_seen(tmp_path):
-    reader, writer = ChromaStorage(Settings(), location=str(tmp_path)), ChromaStorage(Settings(), location=str(tmp_path))
+    reader = ChromaStorage(Settings(), location=str(tmp_path))
+    writer = ChromaStorage(Settings(), location=str(tmp_path))
     await reader.initialize(INFO)
     await writer.initialize(INFO)
     try:

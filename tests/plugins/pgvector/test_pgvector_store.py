@@ -83,13 +83,13 @@ def test_bad_settings_are_refused_by_name():
 def test_location_hook_masks_the_password():
     settings = Settings().with_changes(MCP_MEMORY_PGVECTOR_DSN="host=db.example port=5433 user=ann password=pw1 "
                                                               "dbname=team", MCP_MEMORY_PGVECTOR_SCHEMA="ops")
-    where = plugin.memory_storage_location(backend="pgvector", settings=settings)
+    where = plugin.memory_storage_location(backend="pgvector", settings=settings, location=None)
     assert where.text == "postgresql://ann:***@db.example:5433/team schema=ops" and where.path is None
-    assert plugin.memory_storage_location(backend="sqlite_vec", settings=settings) is None
-    unset = plugin.memory_storage_location(backend="pgvector", settings=Settings())
+    assert plugin.memory_storage_location(backend="sqlite_vec", settings=settings, location=None) is None
+    unset = plugin.memory_storage_location(backend="pgvector", settings=Settings(), location=None)
     assert "MCP_MEMORY_PGVECTOR_DSN is not set" in unset.text
     url = Settings().with_changes(MCP_MEMORY_PGVECTOR_DSN="postgresql://bob:p%40ss@h/db?sslmode=require")
-    assert plugin.memory_storage_location(backend="pgvector", settings=url).text == \
+    assert plugin.memory_storage_location(backend="pgvector", settings=url, location=None).text == \
         "postgresql://bob:***@h/db schema=mcp_memory"
 
 

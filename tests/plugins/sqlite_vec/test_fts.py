@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import open_store, raw, triggers
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
@@ -19,8 +20,6 @@ from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import schema
 from mcp_memory_sqlite_vec.search import match_expression
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
-
-from sqlite_vec_helpers import open_store, raw, triggers
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlite_vec_helpers import open_store, settings
 
 from mcp_memory import hookimpl
 from mcp_memory.config import Settings, default_data_dir, describe
@@ -16,8 +17,6 @@ from mcp_memory.registration import StoreLocation
 from mcp_memory_sqlite_vec import hookspecs
 from mcp_memory_sqlite_vec.settings import SQLITE_SETTINGS, parse_pragmas
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
-
-from sqlite_vec_helpers import open_store, settings
 
 pytestmark = pytest.mark.anyio
 

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import open_store, raw
 
 from mcp_memory.errors import EmbeddingError
 from mcp_memory.models import Memory
 from mcp_memory.protocols import LIVE, TRASH, EmbeddingInfo
-
-from sqlite_vec_helpers import open_store, raw
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

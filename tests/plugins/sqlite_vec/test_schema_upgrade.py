@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import open_store, raw, schema_4_file
 
 from mcp_memory.errors import StorageError
 from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import schema
-
-from sqlite_vec_helpers import open_store, raw, schema_4_file
 
 pytestmark = pytest.mark.anyio
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import INFO, open_store, raw, settings
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
@@ -25,8 +26,6 @@ from mcp_memory_sqlite_vec import connection
 from mcp_memory_sqlite_vec.plugin import create_storage
 from mcp_memory_sqlite_vec.schema import SCHEMA_VERSION
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
-
-from sqlite_vec_helpers import INFO, open_store, raw, settings
 
 pytestmark = pytest.mark.anyio
 
@@ -352,7 +351,7 @@ async def test_filtered_retrieve_is_exact_top_k(tmp_path):
     store = await open_store(tmp_path / "r.db", EmbeddingInfo("random", dim))
     try:
         assert all(await store.store_batch(list(zip(memories, vectors))))
-        for q in range(5):
+        for _ in range(5):
             query = rng.standard_normal(dim).astype(np.float32)
             sims = vectors @ (query / np.linalg.norm(query))
             for want_tags, want_type, want_projects, k in (

@@ -10,14 +10,13 @@ import textwrap
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import open_store, raw
 
 from mcp_memory.models import Memory
 from mcp_memory.protocols import TRASH, EmbeddingInfo, Filter, NearDuplicates
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import reads
 from mcp_memory_sqlite_vec.prefilter import BITS, cutoff
-
-from sqlite_vec_helpers import open_store, raw
 
 pytestmark = pytest.mark.anyio
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_vec_helpers import FTS_TRIGGERS, LOG_TRIGGERS, add_triggers, raw, schema_4_file, settings, triggers
+from sqlite_vec_helpers import open_store as open_with
 
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
@@ -18,9 +20,6 @@ from mcp_memory.protocols import EmbeddingInfo, Filter
 from mcp_memory_sqlite_vec import reads, rows, schema
 from mcp_memory_sqlite_vec.index import VectorIndex
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
-
-from sqlite_vec_helpers import FTS_TRIGGERS, LOG_TRIGGERS, add_triggers, raw, schema_4_file, settings, triggers
-from sqlite_vec_helpers import open_store as open_with
 
 pytestmark = pytest.mark.anyio
 

@@ -45,7 +45,8 @@ def directory(path: Path) -> Check:
         parent = parent.parent
     ok = os.access(parent, os.W_OK | os.X_OK)
     return Check("chroma directory", ok, f"{path} does not exist yet; the first write creates it in {parent}"
-                 + ("" if ok else " (not writable)"), "" if ok else f"make {parent} writable or set MCP_MEMORY_CHROMA_PATH")
+                 + ("" if ok else " (not writable)"),
+                 "" if ok else f"make {parent} writable or set MCP_MEMORY_CHROMA_PATH")
 
 
 def heartbeat(remote: Remote) -> Check:

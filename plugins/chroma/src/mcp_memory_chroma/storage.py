@@ -271,7 +271,8 @@ class ChromaStorage(BaseStorage):
                                include=["metadatas", "distances"] if metadata else ["distances"])
         found, distances = got["ids"][0], got["distances"][0]
         metas = got["metadatas"][0] if metadata else [None] * len(found)
-        return [(i, relevance_from_cosine_distance(d), m or {}) for i, d, m in zip(found, distances, metas, strict=True)]
+        return [(i, relevance_from_cosine_distance(d), m or {})
+                for i, d, m in zip(found, distances, metas, strict=True)]
 
     def _filtered(self, collection: Any, query: np.ndarray, k: int, where: Filter,
                   w: Where) -> list[tuple[str, float]]:
@@ -402,7 +403,8 @@ class ChromaStorage(BaseStorage):
             if collection is None:
                 return []
             got = self.db.scan(collection, None, ["metadatas"])
-            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in zip(got["ids"], got["metadatas"], strict=True))]
+            pairs = zip(got["ids"], got["metadatas"], strict=True)
+            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in pairs)]
 
         def fetch(ids: list[str]) -> list[tuple[Memory, Vector | None]]:
             collection = self.db.attach()

@@ -10,8 +10,8 @@ writer of the old model can never put an old vector into the new column.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 from mcp_memory.errors import StorageError
 from mcp_memory.models import Memory, Vector

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -29,9 +30,9 @@ def to_memory(row: Sequence[Any]) -> Memory:
 
 def insert_params(memory: Memory, vector: Any) -> tuple[Any, ...]:
     """Parameters of ``INSERT`` for one memory; the trash fields only for a trashed memory."""
-    trashed = memory.deleted_at is not None
     return (memory.content, memory.content_hash, list(memory.tags), memory.memory_type, Jsonb(dict(memory.metadata)),
             float(memory.created_at), float(memory.updated_at), memory.project,
             None if memory.last_used_at is None else float(memory.last_used_at), int(memory.use_count),
-            float(memory.deleted_at) if trashed else None, memory.deleted_reason if trashed else None,
-            memory.replaced_by if trashed else None, vector)
+            None if memory.deleted_at is None else float(memory.deleted_at),
+            None if memory.deleted_at is None else memory.deleted_reason,
+            None if memory.deleted_at is None else memory.replaced_by, vector)

@@ -108,7 +108,7 @@ async def ensure(conn: Any, cfg: PgConfig, embedding: EmbeddingInfo | None) -> S
             recorded = embedding
             log.info("pgvector store records its embedding model", model=embedding.model,
                      dimension=embedding.dimension, schema=cfg.schema)
-        elif embedding is not None and recorded != embedding:
+        elif embedding is not None and recorded is not None and recorded != embedding:
             raise mismatch(recorded, embedding, cfg.shown)
         has_hnsw = await index_exists(conn, cfg.schema, HNSW_INDEX)
         if cfg.index == "hnsw" and recorded is not None and not has_hnsw:

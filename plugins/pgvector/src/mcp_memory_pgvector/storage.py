@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -194,8 +195,8 @@ class PgvectorStorage(ReembedMixin, Connected, BaseStorage):
         contract asks for exactness; an index finds near-identical vectors almost always, not always)."""
         cfg = self._config()
         exact = cfg.index == "exact" or cfg.duplicate_search == "exact"
-        [best] = await self._nearest(embedding, 1, where, exact=exact) or [None]
-        return best if best is not None and best.relevance_score >= threshold else None
+        found = await self._nearest(embedding, 1, where, exact=exact)
+        return found[0] if found and found[0].relevance_score >= threshold else None
 
     async def _nearest(self, embedding: Vector, k: int, where: Filter, exact: bool) -> list[QueryResult]:
         state = self._require_state()

@@ -6,7 +6,7 @@ Binary format (pgvector ``vector_send``): uint16 dimension, uint16 unused (0), t
 from __future__ import annotations
 
 import struct
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from psycopg.adapt import Dumper, Loader
@@ -72,7 +72,3 @@ def register(connection: Any, oid: int) -> None:
     adapters.register_loader(oid, _VectorBinaryLoader)
     adapters.register_loader(oid, _VectorTextLoader)
 
-
-def as_list(vectors: Sequence[Any]) -> list[np.ndarray]:
-    """Vectors read from the database as float32 arrays (``None`` kept)."""
-    return [None if v is None else np.asarray(v, dtype=np.float32) for v in vectors]

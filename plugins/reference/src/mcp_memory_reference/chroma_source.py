@@ -56,7 +56,8 @@ def _open_copy(path: Path) -> tuple[Any, Any, Path]:
     tmp = Path(tempfile.mkdtemp(prefix="mcp-memory-chroma-import-"))
     try:
         shutil.copytree(path, tmp / "chroma")
-        client = chromadb.PersistentClient(path=str(tmp / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        client = chromadb.PersistentClient(path=str(tmp / "chroma"),
+                                           settings=ChromaSettings(anonymized_telemetry=False))
     except Exception as exc:  # noqa: BLE001 - any failure means the directory cannot be read
         shutil.rmtree(tmp, ignore_errors=True)
         raise InvalidInputError(

@@ -4,8 +4,8 @@ Two kinds of file are accepted (told apart by their first bytes):
 - its sqlite_vec database: table ``memories`` with ``content_hash``, ``content``, ``tags`` (comma-separated
   text), ``memory_type``, ``metadata`` (JSON text), ``created_at``/``updated_at`` (Unix seconds) and, in
   newer versions, ``deleted_at`` (non-null = soft-deleted: such memories arrive in our trash). Missing
-  optional columns are tolerated. The file is opened with ``mode=ro`` (and ``immutable=1`` when it has no ``-wal`` file):
-  it is never modified.
+  optional columns are tolerated. The file is opened with ``mode=ro`` (and ``immutable=1`` when it has no
+  ``-wal`` file): it is never modified.
 - its JSON export: ``{"export_metadata": {...}, "memories": [...]}`` or a bare list of memory objects.
 
 Vectors are not read (the reference records no model): the target embeds the content again. Projects: the
@@ -189,7 +189,7 @@ def open_database(path: Path) -> ReferenceSource:
         reader = _connect_ro(path)
         try:
             for values in reader.execute(sql):
-                yield dict(zip(cols, values))
+                yield dict(zip(cols, values, strict=True))
         except sqlite3.Error as exc:
             raise InvalidInputError(f"cannot read the SQLite database {path}: {exc}") from None
         finally:
