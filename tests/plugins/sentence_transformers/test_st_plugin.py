@@ -16,9 +16,13 @@ def test_plugin_is_discovered_through_the_entry_point():
     [info] = [p for p in pm.loaded if p.name == "sentence_transformers"]
     assert info.distribution == "mcp-memory-sentence-transformers"
     assert "memory_register_embedder" in info.hooks
-    name, factory = pm.embedder_factory(None)
-    assert name == "sentence_transformers"
-    embedder = factory(Settings())
+    backend = pm.embedder_backend("sentence_transformers")
+    assert backend.priority == 10 and "torch" in backend.description
+    if "onnx" in pm.registry.embedders:  # both installed: onnx is the default
+        assert pm.embedder_backend(None).name == "onnx" and pm.registry.embedders["onnx"].priority > 10
+    else:
+        assert pm.embedder_backend(None).name == "sentence_transformers"
+    embedder = backend.factory(Settings())
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.model_name == "all-MiniLM-L6-v2"
     assert embedder.loaded is False

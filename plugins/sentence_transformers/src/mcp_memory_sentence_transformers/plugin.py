@@ -1,17 +1,22 @@
 """Entry point of the plugin: registers the ``sentence_transformers`` embedder.
 
-Importing this module stays cheap: torch, sentence_transformers and numpy load on the first embed.
+It ranks below ``onnx`` (priority 10 against 100): with both installed and ``MCP_MEMORY_EMBEDDER`` unset,
+onnx embeds. Importing this module stays cheap: torch, sentence_transformers and numpy load on the first
+embed.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mcp_memory import hookimpl
+from mcp_memory.registration import EmbedderBackend
 
 from .embedder import SentenceTransformerEmbedder
 
 NAME = "sentence_transformers"
+PRIORITY = 10
 
 
 def create_embedder(settings: Any) -> SentenceTransformerEmbedder:
@@ -20,5 +25,6 @@ def create_embedder(settings: Any) -> SentenceTransformerEmbedder:
 
 
 @hookimpl
-def memory_register_embedder(register: Callable[..., None]) -> None:
-    register(NAME, create_embedder)
+def memory_register_embedder(register: Callable[[EmbedderBackend], None]) -> None:
+    register(EmbedderBackend(name=NAME, factory=create_embedder, priority=PRIORITY,
+                             description="any sentence-transformers model (needs torch); MCP_MEMORY_EMBEDDING_MODEL"))
