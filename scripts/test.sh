@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Install everything from this checkout and run the whole test suite:
-#   1. the core alone, in a venv with no plugin installed (the core must work without plugins);
-#   2. everything (core, plugins, integration) in ./.venv with the real model and real processes.
+#   1. the core alone, in .venv-core with no plugin installed (the core must work without plugins);
+#   2. style and types (ruff, mypy) and everything else (plugins, integration, real model, real processes)
+#      in .venv-test. The runtime .venv of scripts/install.sh is never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+PIP=(-m pip install --quiet --disable-pip-version-check)
 
 echo "== core alone ==" >&2
 [ -x .venv-core/bin/python ] || "$PYTHON" -m venv .venv-core
-.venv-core/bin/python -m pip install --quiet -e ./core "pytest>=8" "hypothesis>=6"
+.venv-core/bin/python "${PIP[@]}" -e ./core "pytest>=8" "hypothesis>=6"
 .venv-core/bin/python -m pytest -p no:cacheprovider tests/core -q
 
 echo "== everything ==" >&2
-bash scripts/install.sh requirements-dev.txt
+[ -x .venv-test/bin/python ] || "$PYTHON" -m venv .venv-test
+.venv-test/bin/python "${PIP[@]}" --upgrade pip
+.venv-test/bin/python "${PIP[@]}" "torch==2.13.0"
+.venv-test/bin/python "${PIP[@]}" -r requirements-dev.txt
 # The dashboard tests drive Debian's Chromium headless (Playwright with executable_path; never
 # "playwright install", which downloads a browser).
 if [ ! -x /usr/bin/chromium ]; then
@@ -26,4 +31,8 @@ if [ ! -x /usr/bin/chromium ]; then
              "the dashboard tests will be skipped (they fail under CI=true). Install it: sudo apt-get install chromium" >&2
     fi
 fi
-.venv/bin/python -m pytest tests "$@"
+echo "== style and types ==" >&2
+.venv-test/bin/ruff check core plugins tests scripts
+.venv-test/bin/mypy
+echo "== tests ==" >&2
+.venv-test/bin/python -m pytest tests "$@"

@@ -232,3 +232,17 @@ async def test_retrieve_memory_tool_passes_the_mode():
             "ticket PX-4471 is about the login page"]
         bad = await client.call_tool("retrieve_memory", {"query": "x", "mode": "fuzzy"})
         assert bad.is_error and "mode" in bad.content[0].text
+
+
+def test_usage_boost_prefers_recent_and_used_memories_only_when_asked():
+    now = 10_000_000.0
+    old_unused = Memory.create("old", created_at=now - 400 * 86400)
+    fresh_used = Memory.create("fresh", created_at=now - 400 * 86400).with_changes(last_used_at=now - 86400,
+                                                                                     use_count=12)
+    ranked = [QueryResult(old_unused, 0.62), QueryResult(fresh_used, 0.6)]
+    assert ranking.usage_boost(ranked, 0.0, now) == ranked
+    boosted = ranking.usage_boost(ranked, 0.1, now)
+    assert [r.memory.content for r in boosted] == ["fresh", "old"]
+    assert all(0.0 <= r.relevance_score <= 1.0 for r in boosted)
+    assert [r.memory.content for r in ranking.usage_boost([QueryResult(old_unused, 0.9), ranked[1]], 0.1, now)] == \
+        ["old", "fresh"]  # a small boost never beats a clearly better match

@@ -58,6 +58,15 @@ async def test_near_duplicates_of_the_same_project_are_not_stored_twice(settings
     assert (await service.store("something else entirely", project="api")).stored
 
 
+async def test_the_same_text_from_another_project_becomes_global(service):
+    first = await service.store("run make test before committing", project="api")
+    again = await service.store("Run make test before committing", project="web")
+    assert again.duplicate and again.memory.content_hash == first.memory.content_hash
+    assert again.memory.project is None and (await service.get(first.memory.content_hash)).project is None
+    same = await service.store("run make test before committing", project="global")
+    assert same.duplicate and same.memory.project is None
+
+
 async def test_storing_a_trashed_text_brings_it_back_with_new_tags(service):
     h = (await service.store("remember the milk", tags=["shopping"])).memory.content_hash
     await service.delete(h)

@@ -7,8 +7,8 @@ cut memories do not fit, the last ones are left out and counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from .models import Memory
 
@@ -77,14 +77,15 @@ def fit(memories: Sequence[Memory], max_tokens: int = DEFAULT_TOKENS, compact: b
         shown = [replace(m, content=first_line(m.content)) for m in memories]
     else:
         shown = _share(list(memories), budget)
-    kept, used = [], 0
+    kept: list[Memory] = []
+    used = 0
     for memory in shown:
         cost = len(memory.content) + OVERHEAD_CHARS + sum(len(t) + 2 for t in memory.tags)
         if kept and used + cost > budget:
             break
         kept.append(memory)
         used += cost
-    truncated = sum(1 for a, b in zip(memories, kept) if a.content != b.content and not compact)
+    truncated = sum(1 for a, b in zip(memories, kept, strict=False) if a.content != b.content and not compact)
     return Fitted(kept, len(memories) - len(kept), truncated)
 
 

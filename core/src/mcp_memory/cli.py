@@ -13,8 +13,9 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .config import Settings
@@ -195,7 +196,8 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     versions = run_with_service(lambda s: s.history(args.content_hash), settings, coordinated=True)
-    lines = [f"{'current' if i == 0 and not v.trashed else 'earlier'}: {memory_text(v)}" for i, v in enumerate(versions)]
+    lines = [f"{'current' if i == 0 and not v.trashed else 'earlier'}: {memory_text(v)}"
+             for i, v in enumerate(versions)]
     if len(versions) > 1:
         lines.append(f"`memory trash restore {versions[1].content_hash[:12]}` makes an earlier version current again")
     emit(args, {"versions": [v.to_dict() for v in versions]}, "\n".join(lines))

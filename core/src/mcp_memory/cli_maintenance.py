@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Callable
-from typing import Any
 
 from .cli import emit, run_with_service
 from .config import Settings
@@ -124,17 +122,53 @@ def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_consolidate(args: argparse.Namespace, settings: Settings) -> int:
+    from . import consolidate
+    from .cli import memory_text
+    from .inputs import Scope
+    from .service import MemoryService
+
+    if args.undo:
+        restored = run_with_service(lambda s: consolidate.undo(s, args.undo), settings)
+        emit(args, {"restored": [m.to_dict() for m in restored]},
+             f"undone: {len(restored)} memories are back\n" + "\n".join(memory_text(m) for m in restored))
+        return 0
+    threshold = args.threshold or settings.duplicate_threshold or 0.95
+    scope = Scope.of(project=args.project) if args.project else Scope(everything=True)
+
+    async def work(service: MemoryService) -> consolidate.ConsolidationReport:
+        report = await consolidate.find_clusters(service, threshold, scope)
+        return await consolidate.apply(service, report) if args.apply else report
+
+    report = run_with_service(work, settings)
+    lines = [f"scanned {report.scanned} memories: {len(report.clusters)} clusters of near-duplicates "
+             f"(similarity >= {threshold:g})"]
+    for cluster in report.clusters:
+        lines.append(f"- keep {cluster.keep.content_hash[:12]} (newest), merge {len(cluster.others)} "
+                     f"(similarity >= {cluster.similarity:.2f}), project {cluster.keep.project or '(global)'}")
+        lines += [f"    {m.content_hash[:12]}  {m.content[:100]}" for m in cluster.members]
+    if args.apply:
+        lines.append(f"merged {report.merged} memories into {len(report.clusters)}; the originals are in the trash; "
+                     "`memory consolidate --undo HASH` reverses a merge")
+    elif report.clusters:
+        lines.append("dry run: nothing changed; add --apply to merge")
+    emit(args, report.to_dict(), "\n".join(lines))
+    return 0
+
+
 def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Register the commands with ``cli.build_parser``'s ``add(name, handler, help)``."""
     p = add("migrate", cmd_migrate, "copy every memory from one store or file into another, then verify")
     p.add_argument("--from", dest="source", required=True,
                    help="source: a backend (sqlite_vec, chroma, ...), json (a backup), or a source a plugin adds "
                         "(memory plugins lists them; mcp-memory-service for the reference service's files)")
-    p.add_argument("--to", dest="target", help="target backend, or json for a backup file (default: the configured store)")
+    p.add_argument("--to", dest="target",
+                   help="target backend, or json for a backup file (default: the configured store)")
     p.add_argument("--source-path", help="source file, directory or http://host:port (default: the backend's own)")
     p.add_argument("--target-path", help="target file, directory or http://host:port (default: the backend's own)")
     p.add_argument("--backup", action="store_true", help="write a JSON backup of the source first")
-    p.add_argument("--backup-path", help="where to write that backup (default: <data dir>/backups/<source>-<time>.json)")
+    p.add_argument("--backup-path",
+                   help="where to write that backup (default: <data dir>/backups/<source>-<time>.json)")
     p.add_argument("--dry-run", action="store_true", help="only count what would be copied; write nothing")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -155,6 +189,14 @@ def add_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--no-model", action="store_true", help="do not load the embedding model")
 
     add("optimize", cmd_optimize, "trash duplicate memories, purge the old trash, then the store's own upkeep")
+
+    p = add("consolidate", cmd_consolidate, "report clusters of near-duplicate memories; --apply merges them "
+                                           "(reversibly: the originals go to the trash)")
+    p.add_argument("--apply", action="store_true", help="merge the clusters (default: a dry run)")
+    p.add_argument("--threshold", type=float, help="cosine similarity that links two memories "
+                                                   "(default: MCP_MEMORY_DUPLICATE_THRESHOLD)")
+    p.add_argument("--undo", metavar="HASH", help="reverse the merge that produced this memory")
+    p.add_argument("--project", help="only this project and global memories (default: every project)")
 
     p = add("reembed", cmd_reembed, "switch the store to another embedding model (resumable, backup first)")
     p.add_argument("--embedder", help="embedder plugin (default: MCP_MEMORY_EMBEDDER, else the default one)")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .errors import ConfigError
 
@@ -217,6 +218,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             key="project"),
     Setting("MCP_MEMORY_MIN_RELEVANCE", "relevance floor of searches: weaker results are dropped", 0.0,
             as_float(0.0, 1.0), key="min_relevance"),
+    Setting("MCP_MEMORY_USAGE_BOOST", "weight of recency and use in the ranking (0: off; docs/retrieval.md has "
+            "the measurements)", 0.0, as_float(0.0, 1.0), key="usage_boost"),
     Setting("MCP_MEMORY_DUPLICATE_THRESHOLD", "a new memory this similar (cosine) to one of the same project is "
             "not stored twice; \"off\" to store every new text", 0.95, as_threshold, key="duplicate_threshold"),
     Setting("MCP_MEMORY_TRASH_DAYS", "days deleted memories stay in the trash before they are purged (0: "
@@ -277,6 +280,7 @@ class Settings:
     embedding_model: str = "all-MiniLM-L6-v2"
     project: str | None = None
     min_relevance: float = 0.0
+    usage_boost: float = 0.0
     duplicate_threshold: float | None = 0.95
     trash_days: int = 30
     tool_set: str = "classic"
@@ -293,7 +297,7 @@ class Settings:
     config_file: Path | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
         """Read the environment (and the config file); every bad value is a ConfigError naming the variable.
 
         The config file is ``config_file``, else ``MCP_MEMORY_CONFIG`` when set, else ``config.toml`` in the
@@ -313,7 +317,7 @@ class Settings:
         return cls._build(env, file_values, config_file)
 
     @classmethod
-    def _build(cls, values: Mapping[str, str], file_values: Mapping[str, str], config_file: Path | None) -> "Settings":
+    def _build(cls, values: Mapping[str, str], file_values: Mapping[str, str], config_file: Path | None) -> Settings:
         sources = cls(values=MappingProxyType(dict(values)), file_values=MappingProxyType(dict(file_values)),
                       config_file=config_file)
         core = dict(sources.section(CORE_SETTINGS))
@@ -339,7 +343,7 @@ class Settings:
         """The values of a group of declared settings (a plugin's own), by ``Setting.name``."""
         return Section({s.name: self.resolve(s).value for s in settings})
 
-    def with_changes(self, **changes: Any) -> "Settings":
+    def with_changes(self, **changes: Any) -> Settings:
         """A copy with core attributes changed (``max_results=5``) and/or variables set (``MCP_HTTP_PORT="9000"``).
 
         Upper-case names are variables: they override the environment for every setting that reads them.

@@ -8,11 +8,12 @@ returns an object with the ``MemoryService`` interface: the local service (direc
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
 
 from .config import Settings
 from .logging import get_logger
+from .service_api import MemoryAPI
 
 log = get_logger(__name__)
 
@@ -25,13 +26,13 @@ class Coordination:
 
     mode: str
     reason: str
-    open: Callable[[], Awaitable[Any]]
+    open: Callable[[], Awaitable[MemoryAPI]]
 
 
-def direct_opener(settings: Settings, mode: str = DIRECT) -> Callable[[], Awaitable[Any]]:
+def direct_opener(settings: Settings, mode: str = DIRECT) -> Callable[[], Awaitable[MemoryAPI]]:
     """An async callable that opens the configured store and embedder in this process."""
 
-    async def open_direct() -> Any:
+    async def open_direct() -> MemoryAPI:
         from .service import open_service
 
         return await open_service(settings, coordination_mode=mode)

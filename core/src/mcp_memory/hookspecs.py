@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """The hooks a plugin can implement (pluggy project name ``mcp_memory``).
 
 A plugin is a module exposed under the entry-point group ``mcp_memory`` whose functions are decorated with
@@ -11,7 +12,8 @@ Registration objects are in ``mcp_memory.registration``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 

@@ -35,7 +35,7 @@ class Scope:
     everything: bool = False
 
     @classmethod
-    def of(cls, current: Any = None, project: Any = None, all_projects: Any = False) -> "Scope":
+    def of(cls, current: Any = None, project: Any = None, all_projects: Any = False) -> Scope:
         if not isinstance(all_projects, bool):
             raise InvalidInputError(f"all_projects must be true or false, got {all_projects!r}")
         return cls(check_project(current), check_project(project), all_projects)

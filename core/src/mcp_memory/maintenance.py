@@ -15,7 +15,10 @@ from typing import Any
 
 from .config import Settings
 from .plugins import PluginManager, get_plugin_manager
+from .protocols import Embedder
 from .registration import Check, StoreLocation
+from .service import MemoryService
+from .service_api import MemoryAPI
 
 
 def store_location(pm: PluginManager, backend: str, settings: Settings, location: str | None = None
@@ -40,10 +43,11 @@ def plugin_check(pm: PluginManager) -> Check:
     pm.check_pending()
     names = ", ".join(f"{p.name} {p.version}" for p in pm.loaded) or "none"
     failed = "".join(f"; FAILED {f.name} ({f.stage}): {f.error}" for f in pm.failed)
-    return Check("plugins", not pm.failed, f"loaded: {names}{failed}", "; ".join(dict.fromkeys(f.fix for f in pm.failed)))
+    fixes = "; ".join(dict.fromkeys(f.fix for f in pm.failed))
+    return Check("plugins", not pm.failed, f"loaded: {names}{failed}", fixes)
 
 
-def _store_opens(settings: Settings, pm: PluginManager, backend: str, embedder: Any) -> list[Check]:
+def _store_opens(settings: Settings, pm: PluginManager, backend: str, embedder: Embedder | None) -> list[Check]:
     """Open the configured store read-only: does it open, how many memories, same model as the embedder?"""
 
     async def probe() -> dict[str, Any]:
@@ -58,7 +62,8 @@ def _store_opens(settings: Settings, pm: PluginManager, backend: str, embedder: 
         stats = asyncio.run(probe())
     except Exception as exc:
         return [Check("store opens", False, f"{backend}: {exc}",
-                      "check the store's settings (memory config), or restore from a backup (memory restore FILE.json)")]
+                      "check the store's settings (memory config), or restore from a backup "
+                      "(memory restore FILE.json)")]
     checks = [Check("store opens", True, f"{backend}: {stats.get('total_memories')} memories "
                                          f"(+{stats.get('trashed_memories') or 0} in the trash), "
                                          f"{stats.get('database_size_mb')} MB")]
@@ -83,7 +88,7 @@ def run_checks(settings: Settings, load_model: bool = True) -> list[Check]:
     checks.append(Check("storage backend", have_store, f"{backend} (installed: "
                         f"{', '.join(sorted(pm.registry.storages)) or 'none'})",
                         "install the plugin that provides it (docs/backends.md), or set MCP_MEMORY_STORAGE_BACKEND"))
-    embedder = None
+    embedder: Embedder | None = None
     try:
         chosen = pm.embedder_backend(settings.embedder)
         embedder = chosen.factory(settings)
@@ -109,7 +114,7 @@ def run_checks(settings: Settings, load_model: bool = True) -> list[Check]:
     return checks
 
 
-async def health_report(service: Any, settings: Settings) -> dict[str, Any]:
+async def health_report(service: MemoryAPI, settings: Settings) -> dict[str, Any]:
     """``memory health``: the service's health, the store plugin's cheap checks and the plugin failures, with a
     human-readable ``text``."""
     report = await service.health()
@@ -136,7 +141,7 @@ async def health_report(service: Any, settings: Settings) -> dict[str, Any]:
     return report
 
 
-async def optimize(service: Any) -> dict[str, Any]:
+async def optimize(service: MemoryService) -> dict[str, Any]:
     """Move duplicate memories to the trash, purge what is past ``MCP_MEMORY_TRASH_DAYS``, then run the store's
     own upkeep; sizes before and after."""
     before = (await service.stats()).get("database_size_mb")

@@ -46,13 +46,13 @@ from .mcp_results import (
     scored,
     time_range_text,
 )
-from .models import QueryResult, iso, normalize_tags, parse_timestamp
+from .models import QueryResult, iso, normalize_tags
 from .projects import current_project
-from .service import MemoryService
+from .service_api import MemoryAPI
 
 log = get_logger(__name__)
 
-GetService = Callable[[], Awaitable[MemoryService]]
+GetService = Callable[[], Awaitable[MemoryAPI]]
 ROOTS_TIMEOUT = 3.0
 _MISSING: Any = object()
 
@@ -134,7 +134,7 @@ class Operations:
     def __init__(self, tools: ToolContext):
         self.tools = tools
 
-    async def _service(self) -> MemoryService:
+    async def _service(self) -> MemoryAPI:
         return await self.tools.get_service()
 
     # -- writes ------------------------------------------------------------------------------
@@ -152,11 +152,13 @@ class Operations:
                        f"(similarity {stored.similarity:.2f}): {budget.first_line(m.content)!r}. Update that one, or "
                        "call again with store_anyway=true to keep both.")
         elif stored.duplicate:
-            message = f"Duplicate: this text is already stored as {m.content_hash[:12]} (since {m.created_at_iso[:10]})."
+            message = (f"Duplicate: this text is already stored as {m.content_hash[:12]} "
+                       f"(since {m.created_at_iso[:10]}).")
         elif stored.restored:
             message = f"This text was in the trash: restored memory {m.content_hash[:12]}{where}."
         else:
-            message = f"Stored memory {m.content_hash[:12]}{where}" + (f", tags: {', '.join(m.tags)}." if m.tags else ".")
+            tags = f", tags: {', '.join(m.tags)}." if m.tags else "."
+            message = f"Stored memory {m.content_hash[:12]}{where}{tags}"
         return result(message, StoreOutput(success=stored.stored, duplicate=stored.duplicate,
                                            near_duplicate=stored.near_duplicate, similarity=stored.similarity,
                                            restored=stored.restored, content_hash=m.content_hash, message=message,
@@ -339,10 +341,8 @@ class Operations:
         scope = await self.tools.scope(ctx, project, all_projects)
         service = await self._service()
         if normalize_tags(tags):
-            found = [m for m in await service.search_by_tag(tags, match_all=match_all, scope=scope,
-                                                            limit=service.settings.max_results)
-                     if (start is None or m.created_at >= parse_timestamp(start))
-                     and (end is None or m.created_at <= parse_timestamp(end))][:service._limit(limit, "limit")]
+            found = await service.search_by_tag(tags, match_all=match_all, limit=limit, scope=scope, start=start,
+                                                end=end)
         else:
             found = await service.search_by_time(start, end, limit=limit, scope=scope)
         fitted = budget.fit(found, max_tokens, compact)

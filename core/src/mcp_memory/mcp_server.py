@@ -1,4 +1,4 @@
-"""The MCP server over MemoryService: tools, resources, and the stdio runner behind ``memory``.
+"""The MCP server over the memory service: tools, resources, and the stdio runner behind ``memory``.
 
 ``initialize`` and ``tools/list`` never touch the service: the store and the embedder open on the
 first tool call (or in the background right after start), so no torch import delays the handshake.
@@ -32,7 +32,7 @@ from .logging import configure_logging, get_logger
 from .mcp_ops import GetService, Operations, ToolContext
 from .mcp_tools import register_tools
 from .mcp_tools_current import register_current_tools
-from .service import MemoryService
+from .service_api import MemoryAPI
 
 log = get_logger(__name__)
 
@@ -51,12 +51,12 @@ WARMUP_JOIN_SECONDS = 0.5  # at exit, a warm-up this close to done may finish
 class ServiceProvider(Protocol):
     """Gives the service to the tools and closes it at shutdown (replaceable by coordination code)."""
 
-    async def get(self) -> MemoryService: ...
+    async def get(self) -> MemoryAPI: ...
 
     async def close(self) -> None: ...
 
 
-async def default_opener(settings: Settings) -> MemoryService:
+async def default_opener(settings: Settings) -> MemoryAPI:
     """Open the service the way the configured coordination plugins decide (``direct`` by default)."""
     from .coordination import detect
 
@@ -67,10 +67,10 @@ async def default_opener(settings: Settings) -> MemoryService:
 class LazyService:
     """Opens the service on first use; concurrent first calls share one open. A failed open is retried."""
 
-    def __init__(self, settings: Settings, opener: Callable[[], Awaitable[MemoryService]] | None = None):
+    def __init__(self, settings: Settings, opener: Callable[[], Awaitable[MemoryAPI]] | None = None):
         self.settings = settings
         self._opener = opener or (lambda: default_opener(settings))
-        self._service: MemoryService | None = None
+        self._service: MemoryAPI | None = None
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -78,7 +78,7 @@ class LazyService:
     def opened(self) -> bool:
         return self._service is not None
 
-    async def get(self) -> MemoryService:
+    async def get(self) -> MemoryAPI:
         if self._service is not None:
             return self._service
         async with self._lock:
@@ -87,7 +87,9 @@ class LazyService:
             if self._service is None:
                 with anyio.CancelScope(shield=True):  # never leave a half-opened store behind
                     self._service = await self._opener()
-            return self._service
+            service = self._service
+        assert service is not None
+        return service
 
     async def close(self) -> None:
         async with self._lock:
@@ -177,19 +179,19 @@ def build_server(get_service: GetService, settings: Settings, lifespan: Callable
 
 
 def _register_resources(server: MCPServer, get_service: GetService) -> None:
-    async def as_json(build: Callable[[MemoryService], Awaitable[Any]]) -> str:
+    async def as_json(build: Callable[[MemoryAPI], Awaitable[Any]]) -> str:
         try:
             return json.dumps(await build(await get_service()), indent=2)
         except MemoryServiceError as exc:
             raise ResourceError(str(exc)) from exc
 
-    async def stats(service: MemoryService) -> Any:
+    async def stats(service: MemoryAPI) -> Any:
         return await service.stats()
 
-    async def tags(service: MemoryService) -> Any:
+    async def tags(service: MemoryAPI) -> Any:
         return [{"tag": tag, "count": count} for tag, count in await service.all_tags()]
 
-    async def recent(service: MemoryService) -> Any:
+    async def recent(service: MemoryAPI) -> Any:
         page = await service.list_memories(page=1, page_size=RECENT_COUNT)
         return [m.to_dict() for m in page.memories]
 

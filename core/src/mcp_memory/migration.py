@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import backup as backup_format
 from .config import Settings, default_data_dir
@@ -21,6 +21,9 @@ from .errors import InvalidInputError
 from .logging import get_logger
 from .models import Memory, Vector
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .service import MemoryService
 
 log = get_logger(__name__)
 
@@ -218,6 +221,7 @@ async def migrate(
             report.backup_count = await write_backup_from(src, path, quiet)
             report.backup_path = str(path)
         if target == JSON:
+            assert target_path is not None  # checked above
             report.copied = report.target_count = await write_backup_from(src, Path(target_path).expanduser(), quiet)
             report.records_read = report.copied
             report.skipped = src.skipped()
@@ -236,7 +240,7 @@ async def migrate(
     return report
 
 
-async def _copy(src: Source, service: Any, report: MigrationReport, batch_size: int, quiet: bool) -> set[str]:
+async def _copy(src: Source, service: MemoryService, report: MigrationReport, batch_size: int, quiet: bool) -> set[str]:
     """Store every source batch through the service; returns the set of source hashes seen."""
     embedder = service.embedder
     report.vectors_reused = bool(
@@ -249,11 +253,12 @@ async def _copy(src: Source, service: Any, report: MigrationReport, batch_size: 
             for start in range(0, len(batch), batch_size):
                 chunk = batch[start:start + batch_size]
                 memories = [m for m, _ in chunk]
-                vectors = [v if report.vectors_reused and v is not None and len(v) == embedder.dimension else None
+                dimension = embedder.dimension if embedder is not None else -1
+                vectors = [v if report.vectors_reused and v is not None and len(v) == dimension else None
                            for _, v in chunk]
                 results = await service.store_prepared(memories, vectors)
                 report.records_read += len(chunk)
-                for memory, vector, result in zip(memories, vectors, results):
+                for memory, vector, result in zip(memories, vectors, results, strict=True):
                     if memory.content_hash in seen:
                         continue
                     seen.add(memory.content_hash)
@@ -266,7 +271,7 @@ async def _copy(src: Source, service: Any, report: MigrationReport, batch_size: 
     return seen
 
 
-async def _verify(service: Any, report: MigrationReport, source_hashes: set[str]) -> None:
+async def _verify(service: MemoryService, report: MigrationReport, source_hashes: set[str]) -> None:
     """Compare the set of source hashes with the target's, and the counts."""
     target_hashes: set[str] = set()
     async for batch in service.iter_memories():

@@ -6,9 +6,10 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .errors import InvalidInputError
 
@@ -176,7 +177,7 @@ class Memory:
         metadata: dict[str, Any] | None = None,
         created_at: float | None = None,
         project: str | None = None,
-    ) -> "Memory":
+    ) -> Memory:
         """Build a new memory with its hash and normalised tags."""
         now = time.time()
         created = now if created_at is None else created_at
@@ -203,7 +204,7 @@ class Memory:
     def updated_at_iso(self) -> str:
         return iso(self.updated_at)
 
-    def with_changes(self, **changes: Any) -> "Memory":
+    def with_changes(self, **changes: Any) -> Memory:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -231,7 +232,7 @@ class Memory:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Memory":
+    def from_dict(cls, data: dict[str, Any]) -> Memory:
         """Inverse of to_dict; accepts Unix seconds or ISO strings for the timestamps."""
         content = data.get("content")
         if not isinstance(content, str):

@@ -9,9 +9,10 @@ implementation is called on its own: a failure becomes a recorded ``PluginFailur
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -172,8 +173,8 @@ class PluginManager:
                         message = f"implements {name!r}, which is no hook of mcp_memory (misspelled?)"
                         problems.append(f"{impl.plugin_name}: {message}")
                         self.record_failure(impl.plugin_name, message, "check_pending",
-                                   f"rename it to one of the hooks in docs/plugin-authoring.md, or mark it "
-                                   f"@hookimpl(optionalhook=True)")
+                                   "rename it to one of the hooks in docs/plugin-authoring.md, or mark it "
+                                   "@hookimpl(optionalhook=True)")
         return problems
 
     # -- registrations -----------------------------------------------------------------------
@@ -195,15 +196,16 @@ class PluginManager:
                     if extra or not isinstance(item, _kind):
                         raise TypeError(f"register() takes one {_kind.__name__}(...) built with keyword "
                                         f"arguments, got {type(item).__name__}")
-                    owner = reg.owners.get((_label, item.name))
+                    name: str = getattr(item, "name")  # noqa: B009 - every registration type has a name
+                    owner = reg.owners.get((_label, name))
                     if owner is not None:
-                        self.record_failure(_plugin, f"registers the {_label} {item.name!r}, already registered by the "
+                        self.record_failure(_plugin, f"registers the {_label} {name!r}, already registered by the "
                                             f"plugin {owner!r}; the second registration is ignored", _hook,
-                                   f"uninstall one of the two plugins, or disable one with "
-                                   f"MCP_MEMORY_DISABLE_PLUGINS")
+                                   "uninstall one of the two plugins, or disable one with "
+                                   "MCP_MEMORY_DISABLE_PLUGINS")
                         return
-                    reg.owners[(_label, item.name)] = _plugin
-                    _table[item.name] = item
+                    reg.owners[(_label, name)] = _plugin
+                    _table[name] = item
 
                 try:
                     impl.function(register=register)

@@ -9,8 +9,8 @@ project and writes are global). A project is named after its folder: ``/home/ana
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import unquote, urlparse
 
 from .config import Settings

@@ -8,14 +8,15 @@ dedicated executor), as the bundled stores do.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import InvalidInputError
 from .models import Memory, QueryResult, Vector
 
 #: a value a metadata filter may compare with (equality on a top-level key)
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True)

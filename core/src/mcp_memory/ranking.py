@@ -6,8 +6,9 @@ were chosen on the LoCoMo development set (see docs/retrieval.md), never on a te
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .models import Memory, QueryResult
 
@@ -81,6 +82,32 @@ def boost_window(ranked: Sequence[QueryResult], in_window: Iterable[Memory], sta
                           / (1.0 + boost)) for r in (*ranked, *extra)]
     scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
     return scored[:k]
+
+
+#: a memory used or created this many days ago gets half the recency part of the usage boost
+RECENCY_HALF_LIFE_DAYS = 30.0
+#: use counts at or above this get the whole use part of the usage boost
+USE_SATURATION = 20
+
+
+def usage_boost(ranked: Sequence[QueryResult], weight: float, now: float) -> list[QueryResult]:
+    """Re-rank adding ``weight * (recency + use) / 2`` to each relevance (then rescaled to 0..1).
+
+    Recency halves every ``RECENCY_HALF_LIFE_DAYS`` since the memory was last returned (or created); use grows with
+    the log of how often it was returned. ``weight`` 0 (the default) leaves the ranking as it is.
+    """
+    if weight <= 0 or not ranked:
+        return list(ranked)
+
+    def boost(memory: Memory) -> float:
+        age_days = max(0.0, now - (memory.last_used_at or memory.created_at)) / 86_400.0
+        recency = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+        use = min(1.0, math.log1p(memory.use_count) / math.log1p(USE_SATURATION))
+        return (recency + use) / 2.0
+
+    scored = [QueryResult(r.memory, (r.relevance_score + weight * boost(r.memory)) / (1.0 + weight)) for r in ranked]
+    scored.sort(key=lambda r: -r.relevance_score)
+    return scored
 
 
 def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_CAPTURED_PENALTY) -> list[QueryResult]:

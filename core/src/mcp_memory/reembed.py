@@ -95,7 +95,7 @@ async def _run(storage: Any, name: str, location: str | None, embedder: Embedder
                     break
                 continue  # memories stored meanwhile: embed them too
             vectors = await asyncio.to_thread(embedder.embed, [m.content for m in pending])
-            await storage.reembed_stage([(m.content_hash, v) for m, v in zip(pending, vectors)])
+            await storage.reembed_stage([(m.content_hash, v) for m, v in zip(pending, vectors, strict=True)])
             report.embedded += len(pending)
             bar.advance(len(pending))
     report.done = True

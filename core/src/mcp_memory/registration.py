@@ -8,9 +8,10 @@ naming both plugins (and ignored).
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -24,7 +25,7 @@ class StorageBackend:
     ``location`` (a path, directory, URL or DSN) overrides the store's configured one (migration, tests)."""
 
     name: str
-    factory: Callable[["Settings", "str | None"], "MemoryStorage"]
+    factory: Callable[[Settings, str | None], MemoryStorage]
     description: str = ""
 
 
@@ -36,7 +37,7 @@ class EmbedderBackend:
     """
 
     name: str
-    factory: Callable[["Settings"], "Embedder"]
+    factory: Callable[[Settings], Embedder]
     priority: int = 0
     description: str = ""
 
@@ -49,7 +50,7 @@ class MigrationReader(Protocol):
     ``skipped`` (a list of messages for records that could not be read).
     """
 
-    def __aiter__(self) -> AsyncIterator[list[tuple["Memory", "Vector | None"]]]: ...
+    def __aiter__(self) -> AsyncIterator[list[tuple[Memory, Vector | None]]]: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class MigrationSource:
     """
 
     name: str
-    open: Callable[["str | None"], MigrationReader]
+    open: Callable[[str | None], MigrationReader]
     description: str = ""
 
 
@@ -73,7 +74,7 @@ class Command:
     name: str
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, "Settings"], int]
+    run: Callable[[argparse.Namespace, Settings], int]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from . import ranking
 from .config import Settings
@@ -32,7 +33,7 @@ from .inputs import (
 from .logging import get_logger
 from .models import Memory, QueryResult, Vector, normalize_tags, parse_timestamp
 from .models import content_hash as hash_of
-from .protocols import LIVE, TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
+from .protocols import TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
 from .results import (
     DELETED,
     DUPLICATE,
@@ -93,7 +94,7 @@ class MemoryService:
                 await asyncio.gather(*self._background, return_exceptions=True)
             await self.storage.close()
 
-    async def __aenter__(self) -> "MemoryService":
+    async def __aenter__(self) -> MemoryService:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -121,7 +122,8 @@ class MemoryService:
             raise EmbeddingError("no embedder is installed: pip install mcp-memory-onnx")
         return self.embedder
 
-    async def _embed(self, texts: Sequence[str]) -> list[Vector]:
+    async def embed(self, texts: Sequence[str]) -> list[Vector]:
+        """Vectors of ``texts`` with the service's embedder, computed in a worker thread."""
         embedder = self._require_embedder()
         return list(await asyncio.to_thread(embedder.embed, list(texts)))
 
@@ -146,8 +148,9 @@ class MemoryService:
     async def store(self, content: Any, tags: Any = None, memory_type: Any = None, metadata: Any = None,
                     created_at: Any = None, project: Any = None, allow_near_duplicate: Any = False,
                     dry_run: Any = False) -> StoreResult:
-        """Store one memory in ``project`` (None = global). The same text is stored once; a memory of the same
-        project closer in meaning than the duplicate threshold is not stored either, unless
+        """Store one memory in ``project`` (None = global). The same text is stored once (a text stored again from
+        another project becomes global: both share it); a memory of the same project closer in meaning than the
+        duplicate threshold is not stored either, unless
         ``allow_near_duplicate``: the answer names the memory already there. ``dry_run`` checks all that and
         writes nothing (the result's memory is the one that would be stored)."""
         memory = self.prepare(NewMemory(content, tags, memory_type, metadata, created_at, project))
@@ -161,9 +164,11 @@ class MemoryService:
         existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         if existing is not None:
             if dry_run or not existing.trashed:
+                if not dry_run and existing.project is not None and existing.project != memory.project:
+                    existing = await self._promote(existing)
                 return StoreResult(existing, duplicate=not existing.trashed, restored=existing.trashed)
             return await self._existing(existing, memory)
-        [vector] = await self._embed([memory.content])
+        [vector] = await self.embed([memory.content])
         if not allow_near_duplicate:
             near = await self._near_duplicate(vector, memory.project)
             if near is not None:
@@ -176,6 +181,14 @@ class MemoryService:
             return StoreResult(memory, duplicate=False)
         raced = await self.storage.get_by_hash(memory.content_hash, trashed=None)
         return StoreResult(raced or memory, duplicate=True)
+
+    async def _promote(self, memory: Memory) -> Memory:
+        """The same text stored from another project (or as global) is knowledge they share: make it global."""
+        promoted = replace(memory, project=None, updated_at=max(time.time(), memory.created_at))
+        await self.storage.update_memory(promoted)
+        log.info("memory made global: another project stored the same text", content_hash=memory.content_hash,
+                 was=memory.project)
+        return promoted
 
     async def _existing(self, existing: Memory, new: Memory) -> StoreResult:
         """The same text again, in the trash: it comes back with the new tags added."""
@@ -196,8 +209,8 @@ class MemoryService:
         nearest_above = getattr(self.storage, "nearest_above", None)
         if nearest_above is not None:
             return await nearest_above(vector, threshold, where)
-        [best] = await self.storage.retrieve(vector, 1, where) or [None]
-        return best if best is not None and best.relevance_score >= threshold else None
+        found = await self.storage.retrieve(vector, 1, where)
+        return found[0] if found and found[0].relevance_score >= threshold else None
 
     async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
         """Store many memories with one embedding pass and one transaction (exact duplicates only: a batch is
@@ -228,11 +241,11 @@ class MemoryService:
             given = [vectors[i] if vectors is not None else None for i in todo]
             missing = [j for j, v in enumerate(given) if v is None]
             if missing:
-                embedded = await self._embed([memories[todo[j]].content for j in missing])
-                for j, vector in zip(missing, embedded):
+                embedded = await self.embed([memories[todo[j]].content for j in missing])
+                for j, vector in zip(missing, embedded, strict=True):
                     given[j] = vector
-            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given)])  # type: ignore[misc]
-            for i, ok in zip(todo, stored):
+            stored = await self.storage.store_batch([(memories[i], v) for i, v in zip(todo, given, strict=True)])  # type: ignore[misc]
+            for i, ok in zip(todo, stored, strict=True):
                 existing = None if ok else await self.storage.get_by_hash(memories[i].content_hash, trashed=None)
                 results[i] = StoreResult(existing or memories[i], duplicate=not ok)
         for i, memory in enumerate(memories):
@@ -275,7 +288,7 @@ class MemoryService:
             await self.storage.restore([clash.content_hash])
             await self.storage.update_memory(new)
         else:
-            [vector] = await self._embed([text])
+            [vector] = await self.embed([text])
             await self.storage.store(new, vector)
         await self.storage.trash([current.content_hash], time.time(), EDITED, replaced_by=new.content_hash)
         log.info("memory edited", previous=current.content_hash, current=new.content_hash)
@@ -503,16 +516,21 @@ class MemoryService:
         if mode == "lexical":
             found = await self._lexical(text, k, where)
             if found is not None:
-                return ranking.prefer_curated(found, k)
+                return self._rerank(found, k)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
-        [vector] = await self._embed([text])
+        [vector] = await self.embed([text])
         semantic = await self.storage.retrieve(vector, pool, where)
         if mode == "semantic":
-            return ranking.prefer_curated(semantic, k)
+            return self._rerank(semantic, k)
         lexical = await self._lexical(text, pool, where)
         fused = semantic if lexical is None else ranking.fuse(semantic, lexical, pool)
-        return ranking.prefer_curated(fused, k)
+        return self._rerank(fused, k)
+
+    def _rerank(self, ranked: list[QueryResult], k: int) -> list[QueryResult]:
+        """The usage boost (off by default), then curated memories before auto-captured ones, top k."""
+        boosted = ranking.usage_boost(ranked, self.settings.usage_boost, time.time())
+        return ranking.prefer_curated(boosted, k)
 
     async def _lexical(self, text: str, k: int, where: Filter) -> list[QueryResult] | None:
         """BM25 results of the store, or None when it has no lexical search (logged once)."""
@@ -570,13 +588,14 @@ class MemoryService:
         return RecallResult(self._used(results), window.start, window.end, window.expression, window.rest)
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
-                            scope: Scope | None = None) -> list[Memory]:
-        """Memories carrying any (or every) of the tags, newest first."""
+                            scope: Scope | None = None, start: Any = None, end: Any = None) -> list[Memory]:
+        """Memories carrying any (or every) of the tags, newest first, optionally created between start and end."""
         clean = normalize_tags(tags)
         if not clean:
             raise InvalidInputError("give at least one tag")
+        lo, hi = self._time_range(start, end)
         where = Filter(projects=(scope or Scope()).projects, tags=tuple(clean),
-                       match_all=check_bool(match_all, "match_all"))
+                       match_all=check_bool(match_all, "match_all"), start=lo, end=hi)
         cap = self.settings.max_results if limit is None else self._limit(limit, "limit")
         return await self.storage.list_memories(where, 0, cap)
 

@@ -7,8 +7,9 @@ this. Methods take caller input as given (``Any``) and validate it; results are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .inputs import Scope
 from .models import Memory, QueryResult
@@ -63,7 +64,7 @@ class MemoryAPI(Protocol):
                      scope: Scope | None = None) -> RecallResult: ...
 
     async def search_by_tag(self, tags: Any, match_all: Any = False, limit: Any = None,
-                            scope: Scope | None = None) -> list[Memory]: ...
+                            scope: Scope | None = None, start: Any = None, end: Any = None) -> list[Memory]: ...
 
     async def search_by_time(self, start: Any = None, end: Any = None, limit: Any = None,
                              scope: Scope | None = None) -> list[Memory]: ...

@@ -9,8 +9,9 @@ working default here, built on those (correct, but reading more than a store's o
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 from .models import Memory, QueryResult, Vector
 from .protocols import LIVE, TRASH, EmbeddingInfo, Filter

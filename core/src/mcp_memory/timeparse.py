@@ -91,7 +91,7 @@ def parse_time_expression(query: str, now: datetime | None = None) -> TimeRange 
          lambda m: (_parse_date(m["a"]), _parse_date(m["b"]) + (day if len(m["b"]) == 10 else timedelta()))),
         (rf"\b(?:since|after|from)\s+(?P<a>{_DATE})\b", lambda m: (_parse_date(m["a"]), None)),
         (rf"\b(?:before|until)\s+(?P<a>{_DATE})\b", lambda m: (None, _parse_date(m["a"]))),
-        (rf"\b(?:on\s+)?(?P<a>\d{{4}}-\d{{2}}-\d{{2}})\b",
+        (r"\b(?:on\s+)?(?P<a>\d{4}-\d{2}-\d{2})\b",
          lambda m: (_parse_date(m["a"]), _parse_date(m["a"]) + day)),
         (r"\btoday\b|\bthis (?:morning|afternoon|evening)\b|\btonight\b",
          lambda m: (_day_start(today), _day_start(today) + day)),

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import Any, AsyncIterator, Sequence
-
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..errors import EmbeddingError, StorageError
 from ..models import Memory, QueryResult, Vector, relevance_from_cosine_distance
@@ -45,7 +45,7 @@ class HashEmbedder:
 
 
 def _cosine_distance(a: Vector, b: Vector) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
     na = math.sqrt(sum(x * x for x in a)) or 1.0
     nb = math.sqrt(sum(y * y for y in b)) or 1.0
     return 1.0 - dot / (na * nb)
