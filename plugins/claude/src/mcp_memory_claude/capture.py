@@ -37,7 +37,8 @@ MAX_STATEMENT_CHARS = 400
 _I = re.IGNORECASE
 _FENCE = re.compile(r"```.*?(```|$)", re.S)
 _URL = re.compile(r"https?://\S+")
-_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
+_SPLIT = re.compile(r"(?<=[.!?;])\s+")
+_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|etc|vs|cf|approx|incl|no|fig|mr|mrs|ms|dr)\.$", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _WORD = re.compile(r"[A-Za-z][\w'\-]*")
 
@@ -99,7 +100,7 @@ SESSION_ONLY = re.compile(r"^(please\s+)?(don'?t|do not)\s+(worry|bother|forget|
 VAGUE_OBJECT = re.compile(r"\b(go with|use|switch to|stick with|keep|pick|choose|do|adopt|prefer)\s+"
                           r"(it|that|this|those|these|them|yours|one|both|either|neither|the (first|second|third|last|"
                           r"other|former|latter|same)( one| option| approach)?|option \w+|your (suggestion|approach|"
-                          r"version|plan|idea|proposal)|what you (said|suggested|proposed))\s*[.!]?$", _I)
+                          r"version|plan|idea|proposal)|what you (said|suggested|proposed)|the \w+)\s*[.!]?$", _I)
 CODE_NOISE = re.compile(r"[{}<>=;$|\\]|\(\)|::|->|\w+\(")
 
 
@@ -135,10 +136,16 @@ def sentences(text: str) -> list[str]:
     """Sentences of cleaned text: paragraphs and lines split, then sentence punctuation."""
     out = []
     for line in clean(text).splitlines():
+        pending = ""
         for part in _SPLIT.split(line.strip()):
-            part = part.strip(" \t-–—")
-            if part:
-                out.append(part)
+            pending = f"{pending} {part}" if pending else part
+            if _ABBREVIATION.search(pending):
+                continue  # "e.g. Redis": the sentence goes on
+            if pending.strip(" \t-–—"):
+                out.append(pending.strip(" \t-–—"))
+            pending = ""
+        if pending.strip(" \t-–—"):
+            out.append(pending.strip(" \t-–—"))
     return out
 
 
@@ -208,7 +215,7 @@ def _brief(text: str, limit: int = 90) -> str:
     return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def session_record(conv: Conversation, project: str | None, max_requests: int = 6, max_files: int = 10) -> str | None:
+def session_record(conv: Conversation, project: str | None, max_requests: int = 8, max_files: int = 10) -> str | None:
     """One short text: project, date, the user's requests in brief, files changed. None for an empty session."""
     requests = [b for b in (_brief(t.text) for t in conv.user_turns) if b]
     if not requests:
