@@ -53,7 +53,7 @@ PREFERENCE_RULES = [re.compile(p, _I) for p in (
     r"\bi\s+would\s+(much\s+)?(rather|prefer)\b",
     r"\bi\s+like\b.*\b(better|more than|over|instead)\b",
     r"^(please\s+)?(always|never)\b",
-    r"^(please\s+)?(don'?t|do not|avoid|stop)\b",
+    r"^(please\s+)?(don'?t|do not|avoid|stop|prefer)\b",
     r"\b(i|we)\s+(always|never)\b",
     r"\b(you should|make sure to|make sure you|be sure to|please)\s+(always|never)\b",
     r"\b(my|our)\s+(preference|convention|rule|style|habit)\s+(is|:)",
@@ -61,11 +61,11 @@ PREFERENCE_RULES = [re.compile(p, _I) for p in (
     r"\bfrom now on\b",
 )]
 DECISION_RULES = [re.compile(p, _I) for p in (
-    r"\b(we|we'll|we will|we're going to|we are going to|i'll|i will|i'm going to|let's|let us|we should)\s+"
+    r"\b(we'll|we will|we're going to|we are going to|i'll|i will|i'm going to|let's|let us|we should|we must)\s+"
     r"(go with|use|switch to|stick with|stay with|adopt|move to|keep|drop|migrate to|standardi[sz]e on|settle on|"
     r"pick|choose|opt for|not use|avoid|deprecate|replace|remove|rename|split|merge|target|require|ship|store|"
-    r"put|make)\b",
-    r"\b(we|i)\s+(have\s+|just\s+)?(decided|agreed|chose|settled on|picked|opted)\b",
+    r"put|make|add|introduce|enable|disable)\b",
+    r"\b(we|i|we've|i've)\s+(have\s+|just\s+|finally\s+)?(decided|agreed|chose|settled on|picked|opted)\b",
     r"\b(decision|the plan|our plan|the approach|final answer)\s*(is|was|:)\s",
     r"\bgoing forward\b",
     r"\b(we're|we are)\s+(going with|switching to|moving to|dropping|sticking with)\b",
@@ -77,8 +77,8 @@ FACT_RULES = [re.compile(p, _I) for p in (
     r"\b(this|the)\s+(project|repo|repository|service|app|codebase)\s+(uses|is|targets|runs|requires|depends on|"
     r"talks to|supports|is built with|is written in)\b",
     r"\bwe\s+(use|run|deploy|host|target|support|ship|release|depend on|rely on|store|keep|have)\b",
-    r"\b(staging|production|prod|the database|the db|ci|the ci|the api|the server|the cluster|the cache|the queue)"
-    r"\s+(is|runs|lives|sits|is hosted|is deployed)\s+(on|at|in|behind|under)\b",
+    r"\b(staging|production|prod|database|db|ci|api|server|cluster|cache|queue)\b[\w\- ]{0,20}?\s+(is|are|runs|"
+    r"run|lives|sits|is hosted|are hosted|is deployed)\s+(on|at|in|behind|under)\b",
     r"\b(the|our)\s+(deadline|release|launch|freeze|demo|cutoff)\s+(is|will be|was moved to)\b",
     r"\bi'?m\s+(the|a|an)\s+[\w\- ]{2,30}\s+(on|at|for|of|in)\b",
 )]
@@ -93,6 +93,8 @@ HEDGES = re.compile(r"\b(maybe|perhaps|not sure|i wonder|might|what if|whether|i
                     r"or should|considering|thinking about|wondering|unsure|not certain|tbd|undecided|probably)\b", _I)
 CONDITIONAL = re.compile(r"^(if|unless|when|once|in case|assuming|suppose)\b", _I)
 NOT_DECIDED = re.compile(r"\b(not|n't|never|haven't|yet to)\s+(yet\s+)?(decided|agreed|chosen|settled)\b", _I)
+DECISION_TRANSIENT = re.compile(r"\b(until then|until further notice|this time|for this (pr|commit|task|test|run))\b",
+                                _I)
 TRANSIENT = re.compile(r"\b(for now|right now|this time|today|for this (pr|commit|change|task|test|run)|yet|"
                        r"for the moment|at the moment)\b", _I)
 SESSION_ONLY = re.compile(r"^(please\s+)?(don'?t|do not)\s+(worry|bother|forget|know|think|understand|see|get|"
@@ -158,19 +160,17 @@ def classify(sentence: str) -> str | None:
     """The kind of one sentence, or None when it is not worth remembering (see the module doc)."""
     s = sentence.strip()
     words = _WORD.findall(s)
-    if not MIN_WORDS <= len(words) <= MAX_WORDS or _content_words(s) < 2:
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or _content_words(s) < 2 or len(CODE_NOISE.findall(s)) > 2:
         return None
-    if s.endswith("?") or QUESTION_START.match(s) or HEDGES.search(s) or CONDITIONAL.match(s):
-        return None
-    if len(CODE_NOISE.findall(s)) > 2:
-        return None
-    if any(rule.search(s) for rule in REMEMBER_RULES):
-        return REMEMBER
-    if VAGUE_OBJECT.search(s) or SESSION_ONLY.match(s):
+    if any(rule.search(s) for rule in REMEMBER_RULES) and not HEDGES.search(s):
+        return REMEMBER  # "can you remember that ...?" is a request, not a question
+    if s.endswith("?") or QUESTION_START.match(s) or HEDGES.search(s) or CONDITIONAL.match(s) or SESSION_ONLY.match(s):
         return None
     if any(rule.search(s) for rule in PREFERENCE_RULES) and not TRANSIENT.search(s):
         return PREFERENCE
-    if any(rule.search(s) for rule in DECISION_RULES) and not NOT_DECIDED.search(s):
+    if any(rule.search(s) for rule in DECISION_RULES):
+        if NOT_DECIDED.search(s) or VAGUE_OBJECT.search(s) or DECISION_TRANSIENT.search(s):
+            return None
         return DECISION
     if (any(rule.search(s) for rule in FACT_RULES) or PEOPLE_RULE.search(s)) and not TRANSIENT.search(s):
         return FACT
