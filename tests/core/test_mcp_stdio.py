@@ -93,7 +93,7 @@ SESSION = [
 
 
 def check_session(responses):
-    assert len(responses[1]["result"]["tools"]) == 14
+    assert len(responses[1]["result"]["tools"]) == 15
     assert responses[2]["result"]["isError"] is False
     assert responses[3]["result"]["isError"] is True and "content is empty" in responses[3]["result"]["content"][0]["text"]
     assert responses[4]["result"]["structuredContent"]["total_results"] == 1

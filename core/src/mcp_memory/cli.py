@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ from typing import Any
 from . import __version__
 from .config import Settings
 from .errors import InvalidInputError, MemoryServiceError
+from .ingest import source_text
 from .inputs import GLOBAL, Scope
 from .logging import configure_logging
 from .models import Memory, QueryResult
 from .projects import current_project
 from .ranking import MODES
+from .results import FileResult
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -55,6 +58,9 @@ def memory_text(memory: Memory, score: float | None = None) -> str:
         details.append(f"type: {memory.memory_type}")
     if memory.project:
         details.append(f"project: {memory.project}")
+    source = source_text(memory)
+    if source:
+        details.append(f"source: {source}")
     if memory.trashed:
         details.append(f"in trash ({memory.deleted_reason}) since {str(memory.to_dict()['deleted_at_iso'])[:19]}")
     return f"{head}{memory.content}\n    {'  '.join(details)}"
@@ -104,6 +110,49 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .mcp_server import run_stdio
 
     return run_stdio(settings)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingest import find_files, known_suffixes
+    from .plugins import get_plugin_manager
+    from .progress import Progress
+    from .results import IngestReport
+
+    project = scope_of(args, settings).write_project
+    suffixes = known_suffixes(get_plugin_manager(settings).registry.readers.values())
+    files = find_files([Path(p) for p in args.paths], suffixes, args.include or (), args.exclude or ())
+    report = IngestReport(dry_run=args.dry_run)
+
+    async def work(service: Any) -> IngestReport:
+        started = time.monotonic()
+        with Progress("ingest", len(files), enabled=not args.quiet) as bar:
+            for file in files:
+                try:
+                    data = file.read_bytes()
+                except OSError as exc:
+                    report.files.append(FileResult(str(file), "error", error=f"cannot read: {exc.strerror or exc}"))
+                else:
+                    report.files.append(await service.ingest_document(
+                        data, file.name, str(file), tags=args.tags, project=project, dry_run=args.dry_run,
+                        encoding=args.encoding, chunk_chars=args.chunk_chars, overlap=args.overlap))
+                bar.advance(1)
+        folders = [str(Path(p).expanduser().resolve()) for p in args.paths if Path(p).is_dir()]
+        if args.prune and folders:
+            report.files.extend(await service.prune_documents(folders, args.dry_run))
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    run_with_service(work, settings, coordinated=True)
+    counts = {status: report.count(status) for status in dict.fromkeys(f.status for f in report.files)}
+    chunks = sum(f.new_chunks for f in report.files)
+    lines = [f"{len(report.files)} files in {report.seconds:.1f} s: "
+             + (", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to read")
+             + f"; {chunks} new chunks" + (" (dry run: nothing written)" if args.dry_run else "")]
+    lines += [f"  error: {f.source}: {f.error}" for f in report.errors]
+    if args.verbose:
+        lines += [f"  {f.status:<11} {f.source} ({f.chunks} chunks)" for f in report.files if f.status != "error"]
+    emit(args, report.to_dict(), "\n".join(lines))
+    return 1 if report.errors else 0
 
 
 def _metadata(text: str | None) -> Any:
@@ -555,6 +604,19 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--project", help="project of lines without one (default: the current project)")
+    p = add("ingest", cmd_ingest, "read documents into memory (Markdown, text, HTML; PDF with the pdf plugin)")
+    p.add_argument("paths", nargs="+", help="files and folders (folders: every readable file, .gitignore respected)")
+    p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
+    p.add_argument("--tags", type=_tags, help="tags added to every chunk (the file name is always a tag)")
+    p.add_argument("--prune", action="store_true", help="trash the chunks of files gone from these folders")
+    p.add_argument("--dry-run", action="store_true", help="read and chunk, write nothing")
+    p.add_argument("--encoding", help="encoding of text files that are not UTF-8 (latin-1, cp1252 ...)")
+    p.add_argument("--chunk-chars", type=int, help="target chunk size in characters (default 800)")
+    p.add_argument("--overlap", type=int, help="characters repeated between chunks of a section (default 100)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="one line per file")
+    _scope_flags(p, read=False)
     p = add("export", cmd_export, "export every live memory to JSONL")
     p.add_argument("file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -227,6 +227,10 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("MCP_MEMORY_TOOL_SET", "MCP tool names: classic (store_memory, retrieve_memory, ...) or current (the "
             "reference service 10.x-12.x names: memory_store, memory_search, ...)", "classic",
             as_choice("classic", "current"), key="tool_set"),
+    Setting("MCP_MEMORY_MAX_DOCUMENT_BYTES", "largest document `memory ingest` reads, in bytes", 50 * 1024 * 1024,
+            as_int(1, 2**40), key="max_document_bytes"),
+    Setting("MCP_MEMORY_INGEST_ROOTS", "folders the ingest_document MCP tool may read (besides the client's roots), "
+            "separated by the platform's path separator", (), as_paths, key="ingest_roots"),
     Setting("MCP_MEMORY_PLUGINS", "allow list of plugin names (default: every installed plugin)", None,
             as_names, key="plugins_allowed"),
     Setting("MCP_MEMORY_DISABLE_PLUGINS", "plugin names not to load", None, as_names, key="plugins_disabled"),
@@ -284,6 +288,8 @@ class Settings:
     duplicate_threshold: float | None = 0.95
     trash_days: int = 30
     tool_set: str = "classic"
+    max_document_bytes: int = 50 * 1024 * 1024
+    ingest_roots: tuple[Path, ...] = ()
     plugins_allowed: frozenset[str] | None = None
     plugins_disabled: frozenset[str] | None = None
     plugins_strict: bool = False

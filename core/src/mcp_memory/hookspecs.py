@@ -20,6 +20,7 @@ import pluggy
 if TYPE_CHECKING:
     from .config import Setting, Settings
     from .coordination import Coordination
+    from .documents import DocumentReader
     from .registration import (
         Check,
         Command,
@@ -94,6 +95,13 @@ def memory_coordinate(settings: Settings, open_direct: Callable[[], Any]) -> Coo
 def memory_register_migrators(register: Callable[[MigrationSource], None]) -> None:
     """Migration: call ``register(MigrationSource(name=..., open=...))`` for a source that is not a store (a
     file format, another product's database). Every registered store is a source and a target already."""
+
+
+# -- documents ----------------------------------------------------------------------------------------
+@hookspec
+def memory_register_document_readers(register: Callable[[DocumentReader], None]) -> None:
+    """Documents: call ``register(DocumentReader(name=..., suffixes=(".pdf",), read=...))`` to let ``memory
+    ingest`` read another format. The core reads text, Markdown and HTML itself."""
 
 
 # -- settings, hook specs, commands -------------------------------------------------------------------

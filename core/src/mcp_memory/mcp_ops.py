@@ -27,6 +27,8 @@ from .mcp_results import (
     ExactMatchOutput,
     GetOutput,
     HealthOutput,
+    IngestedFile,
+    IngestOutput,
     ListOutput,
     MemoryOut,
     RecallOutput,
@@ -47,7 +49,7 @@ from .mcp_results import (
     time_range_text,
 )
 from .models import QueryResult, iso, normalize_tags
-from .projects import current_project
+from .projects import current_project, root_folder
 from .service_api import MemoryAPI
 
 log = get_logger(__name__)
@@ -87,18 +89,27 @@ class ToolContext:
         self.get_service = get_service
         self.settings = settings
         self.use_cwd = use_cwd
-        self._projects: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
+        self._sessions: weakref.WeakKeyDictionary[Any, tuple[list[str], str | None]] = weakref.WeakKeyDictionary()
+
+    async def _session_info(self, ctx: Any) -> tuple[list[str], str | None]:
+        """The client's roots and the caller's current project (cached per session)."""
+        session = _session(ctx)
+        if session is not None and session in self._sessions:
+            return self._sessions[session]
+        roots = await _roots(session)
+        found = (roots, current_project(self.settings, roots, Path.cwd() if self.use_cwd else None))
+        if session is not None:
+            self._sessions[session] = found
+        return found
 
     async def project(self, ctx: Any) -> str | None:
-        """The caller's current project (cached per session)."""
-        session = _session(ctx)
-        if session is not None and session in self._projects:
-            return self._projects[session]
-        roots = [] if self.settings.project else await _roots(session)
-        found = current_project(self.settings, roots, Path.cwd() if self.use_cwd else None)
-        if session is not None:
-            self._projects[session] = found
-        return found
+        """The caller's current project."""
+        return (await self._session_info(ctx))[1]
+
+    async def ingest_roots(self, ctx: Any) -> list[Path]:
+        """Folders the ingest tools may read: the client's roots and ``MCP_MEMORY_INGEST_ROOTS``."""
+        roots = [folder for folder in (root_folder(uri) for uri in (await self._session_info(ctx))[0]) if folder]
+        return [*roots, *self.settings.ingest_roots]
 
     async def scope(self, ctx: Any, project: Any = None, all_projects: Any = False) -> Scope:
         return Scope.of(await self.project(ctx), project, all_projects)
@@ -365,6 +376,40 @@ class Operations:
         return result("\n".join(lines), StatsOutput(
             stats=stats, projects=[{"project": name, "count": n} for name, n in projects],
             top_tags=[{"tag": t, "count": n} for t, n in tags]))
+
+    async def ingest(self, ctx: Any, path: Any, tags: Any = None, project: Any = None) -> CallToolResult:
+        """Ingest a file or folder the client's roots (or MCP_MEMORY_INGEST_ROOTS) contain; anything else is
+        refused."""
+        from .ingest import allowed, find_files, known_suffixes
+
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidInputError("path must be a file or folder path")
+        target = Path(path.strip()).expanduser()
+        roots = await self.tools.ingest_roots(ctx)
+        if not target.is_absolute() and roots:
+            target = roots[0] / target
+        if not roots or not allowed(target, roots):
+            where = ", ".join(str(r) for r in roots) or "none (the client declares no roots and "
+            raise InvalidInputError(f"{target} is outside the folders this server may read ({where}"
+                                    f"{'' if roots else 'MCP_MEMORY_INGEST_ROOTS is unset)'}); add it to "
+                                    "MCP_MEMORY_INGEST_ROOTS or open it as a root in the client")
+        scope = await self.tools.scope(ctx, project)
+        service = await self._service()
+        from .plugins import get_plugin_manager
+
+        suffixes = known_suffixes(get_plugin_manager(self.tools.settings).registry.readers.values())
+        files = await asyncio.to_thread(find_files, [target], suffixes)
+        results = []
+        for file in files:
+            data = await asyncio.to_thread(file.read_bytes)
+            results.append(await service.ingest_document(data, file.name, str(file), tags=tags,
+                                                         project=scope.write_project))
+        stored = sum(r.new_chunks for r in results)
+        lines = [f"Ingested {count(len(files), 'file', 'files')} from {target}: {stored} new chunks."]
+        lines += [f"- {r.status}: {r.source} ({r.chunks} chunks)" + (f": {r.error}" if r.error else "")
+                  for r in results[:30]]
+        return result("\n".join(lines), IngestOutput(files=[IngestedFile(**r.__dict__) for r in results],
+                                                      stored_chunks=stored))
 
     async def health(self) -> CallToolResult:
         service = await self._service()

@@ -12,11 +12,13 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from .budget import Fitted
+from .ingest import source_text
 from .models import Memory, QueryResult, iso
 
 
 class MemoryOut(BaseModel):
-    """One stored memory (``content`` may be cut to fit the answer's budget, with a marker saying so)."""
+    # One stored memory (``content`` may be cut to fit the answer's budget, with a marker saying so). No
+    # docstring: pydantic would copy it into every output schema that lists memories.
 
     content: str
     content_hash: str
@@ -29,12 +31,14 @@ class MemoryOut(BaseModel):
     updated_at_iso: str
     deleted_reason: str | None = None
     replaced_by: str | None = None
+    source: str | None = None
 
     @classmethod
     def of(cls, memory: Memory, compact: bool = False) -> MemoryOut:
         data = memory.to_dict()
         if compact:
             data["metadata"] = {}
+        data["source"] = source_text(memory)
         return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
 
 
@@ -107,7 +111,7 @@ class GetOutput(BaseModel):
 
 
 class TrashOutput(BaseModel):
-    """Outcome of a delete: what went to the trash and how to bring it back."""
+    # Outcome of a delete: what went to the trash and how to bring it back.
 
     success: bool
     trashed_count: int
@@ -134,6 +138,21 @@ class StatsOutput(BaseModel):
     stats: dict[str, Any]
     projects: list[dict[str, Any]]
     top_tags: list[dict[str, Any]]
+
+
+class IngestedFile(BaseModel):
+    source: str
+    status: str
+    chunks: int = 0
+    new_chunks: int = 0
+    outdated: int = 0
+    pages: int | None = None
+    error: str | None = None
+
+
+class IngestOutput(BaseModel):
+    files: list[IngestedFile]
+    stored_chunks: int
 
 
 class HealthOutput(BaseModel):
@@ -163,6 +182,8 @@ def memory_line(m: MemoryOut, score: float | None = None, compact: bool = False)
         details.append(f"project: {m.project}")
     if m.deleted_reason:
         details.append(f"in trash: {m.deleted_reason}")
+    if m.source:
+        details.append(f"source: {m.source}")
     return f"{head}{m.content}\n   ({'; '.join(details)})"
 
 

@@ -139,17 +139,40 @@ def lean_schema(schema: Any) -> Any:
         else:
             out[key] = lean_schema(value)
     options = out.get("anyOf")
-    if isinstance(options, list) and all(isinstance(o, dict) and list(o) == ["type"] for o in options):
+    if isinstance(options, list) and _mergeable(options, out):
         out.pop("anyOf")
-        out["type"] = [o["type"] for o in options]
-    elif isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
-        other = next(o for o in options if o != {"type": "null"})
-        if isinstance(other, dict) and isinstance(other.get("type"), str) and not set(other) & set(out):
-            out.pop("anyOf")
-            out.update(other, type=[other["type"], "null"])
-            if "enum" in other:
-                out["enum"] = [*other["enum"], None]
+        for option in options:
+            out.update({k: v for k, v in option.items() if k != "type"})
+        out["type"] = [option["type"] for option in options]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
     return out
+
+
+def _mergeable(options: list[Any], schema: dict[str, Any]) -> bool:
+    """True when ``anyOf`` options of distinct plain types can be written as one schema with a type list: each
+    keyword other than ``type`` belongs to one option only and applies to that type only (``items`` to arrays,
+    ``enum`` to a string option next to null, bounds to numbers)."""
+    if not all(isinstance(o, dict) and isinstance(o.get("type"), str) for o in options):
+        return False
+    types = [o["type"] for o in options]
+    if len(set(types)) != len(types):
+        return False
+    keywords = [k for o in options for k in o if k != "type"]
+    if len(keywords) != len(set(keywords)) or set(keywords) & set(schema):
+        return False
+    for option in options:
+        extra = set(option) - {"type"}
+        kind = option["type"]
+        if kind == "array" and extra <= {"items"}:
+            continue
+        if kind in ("integer", "number") and extra <= {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+            continue
+        if kind == "string" and extra <= {"enum"} and (not extra or set(types) == {"string", "null"}):
+            continue
+        if extra:
+            return False
+    return True
 
 
 def describe_validation_error(error: ValidationError) -> str:

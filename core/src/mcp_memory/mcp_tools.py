@@ -19,6 +19,7 @@ from .mcp_results import (
     ExactMatchOutput,
     GetOutput,
     HealthOutput,
+    IngestOutput,
     ListOutput,
     RecallOutput,
     SearchOutput,
@@ -238,11 +239,30 @@ def register_tools(server: MCPServer, ops: Operations) -> None:
         return await ops.cleanup()
 
     register_trash_tool(server, ops)
+    register_ingest_tool(server, ops, "ingest_document")
 
     @tool(server, READ_ONLY)
     async def check_database_health() -> Annotated[CallToolResult, HealthOutput]:
         """Call when memory tools fail or the user asks how much is stored: store, model and mode status."""
         return await ops.health()
+
+
+def register_ingest_tool(server: MCPServer, ops: Operations, name: str) -> None:
+    """The document tool, the same in both tool sets (named ingest_document or memory_ingest)."""
+
+    @tool(server, WRITE, name=name)
+    async def ingest(
+        ctx: Context,
+        path: Annotated[str, Field(description="A file or folder in the client's roots or MCP_MEMORY_INGEST_ROOTS.")],
+        tags: Tags = None,
+        project: Project = None,
+    ) -> Annotated[CallToolResult, IngestOutput]:
+        """Call when the user asks to add a document or folder (Markdown, text, HTML, PDF) to memory.
+
+        Chunks follow its headings and pages; each keeps its source, found by retrieve_memory later. A file
+        ingested again is skipped when unchanged and replaced when changed.
+        """
+        return await ops.ingest(ctx, path, tags, project)
 
 
 def register_trash_tool(server: MCPServer, ops: Operations) -> None:

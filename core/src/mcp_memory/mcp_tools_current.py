@@ -34,6 +34,7 @@ from .mcp_tools import (
     ContentHash,
     Project,
     Tags,
+    register_ingest_tool,
     register_trash_tool,
     tool,
 )
@@ -168,6 +169,7 @@ def register_current_tools(server: MCPServer, ops: Operations) -> None:
         return await ops.cleanup()
 
     register_trash_tool(server, ops)
+    register_ingest_tool(server, ops, "memory_ingest")
 
     @tool(server, READ_ONLY)
     async def memory_health() -> Annotated[CallToolResult, HealthOutput]:

@@ -18,6 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .config import CORE_SETTINGS, Setting, Settings
+from .documents import DocumentReader
 from .errors import PluginError
 from .logging import get_logger
 from .registration import Command, EmbedderBackend, MigrationSource, StorageBackend
@@ -62,6 +63,7 @@ class Registry:
     embedders: dict[str, EmbedderBackend] = field(default_factory=dict)
     migrators: dict[str, MigrationSource] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
+    readers: dict[str, DocumentReader] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin name
 
 
@@ -70,6 +72,7 @@ _KINDS: tuple[tuple[str, str, type, str], ...] = (
     ("memory_register_embedder", "embedders", EmbedderBackend, "embedder"),
     ("memory_register_migrators", "migrators", MigrationSource, "migration source"),
     ("memory_register_cli", "commands", Command, "command"),
+    ("memory_register_document_readers", "readers", DocumentReader, "document reader"),
 )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .models import Memory, QueryResult
 
 #: why a memory is in the trash
 DELETED, EDITED, MERGED, DUPLICATE, EXPIRED = "deleted", "edited", "merged", "duplicate", "expired"
+#: a document chunk that its file no longer has (the file changed or was removed)
+OUTDATED = "outdated"
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,36 @@ class UpdateResult:
                 "previous_hash": self.previous, "content_changed": self.previous is not None}
 
 
+
+
+@dataclass
+class FileResult:
+    """What happened to one file: ``stored``, ``unchanged``, ``updated``, ``pruned``, ``would store`` or
+    ``error``."""
+
+    source: str
+    status: str
+    chunks: int = 0
+    new_chunks: int = 0
+    outdated: int = 0
+    pages: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def errors(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "error"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [asdict(f) for f in self.files], "seconds": self.seconds, "dry_run": self.dry_run,
+                "stored_chunks": sum(f.new_chunks for f in self.files),
+                "errors": len(self.errors)}

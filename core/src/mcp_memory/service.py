@@ -17,6 +17,7 @@ from typing import Any
 
 from . import ranking
 from .config import Settings
+from .documents import DocumentReader
 from .errors import EmbeddingError, InvalidInputError, NotFoundError
 from .inputs import (
     Scope,
@@ -40,6 +41,8 @@ from .results import (
     EDITED,
     EXPIRED,
     MERGED,
+    OUTDATED,
+    FileResult,
     NewMemory,
     Page,
     RecallResult,
@@ -60,7 +63,7 @@ MAX_OFFSET = 2**62
 #: retrieval mode when the caller gives none (hybrid won on the LoCoMo dev set: docs/retrieval.md)
 DEFAULT_MODE = "hybrid"
 #: trash reasons that ``purge_expired`` removes after MCP_MEMORY_TRASH_DAYS (earlier versions are history)
-PURGEABLE = (DELETED, MERGED, DUPLICATE, EXPIRED)
+PURGEABLE = (DELETED, MERGED, DUPLICATE, EXPIRED, OUTDATED)
 DAY = 86_400.0
 
 
@@ -73,11 +76,13 @@ class MemoryService:
         embedder: Embedder | None,
         settings: Settings | None = None,
         coordination_mode: str = "direct",
+        readers: Sequence[DocumentReader] = (),
     ) -> None:
         self.storage = storage
         self.embedder = embedder
         self.settings = settings or Settings()
         self.coordination_mode = coordination_mode
+        self.readers = tuple(readers)
         self._closed = False
         self._no_lexical = False
         self._background: set[asyncio.Task[Any]] = set()
@@ -361,6 +366,44 @@ class MemoryService:
                 else:
                     keep[key] = memory.content_hash
         return TrashResult(await self.storage.trash(doomed, time.time(), DUPLICATE) if doomed else [], DUPLICATE)
+
+    # -- documents ---------------------------------------------------------------------------
+    async def ingest_document(self, data: Any, name: Any, source: Any = None, tags: Any = None, project: Any = None,
+                              dry_run: Any = False, encoding: Any = None, chunk_chars: Any = None,
+                              overlap: Any = None) -> FileResult:
+        """Read, chunk and store one document (``data``: its bytes; ``name``: its file name, which picks the
+        reader). ``source`` identifies it for re-ingesting (default ``upload:NAME``): an unchanged document is
+        skipped, a changed one's chunks are replaced. A document that fails stores nothing."""
+        from .chunking import OVERLAP_CHARS, TARGET_CHARS
+        from .ingest import UPLOAD_PREFIX, Ingester, Options
+
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidInputError(f"a document is bytes, got {type(data).__name__}")
+        if len(data) > self.settings.max_document_bytes:
+            raise InvalidInputError(f"{name}: {len(data):,} bytes, more than the limit of "
+                                    f"{self.settings.max_document_bytes:,} (MCP_MEMORY_MAX_DOCUMENT_BYTES)")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError("a document needs a file name (its suffix picks the reader)")
+        if source is not None and (not isinstance(source, str) or not source.strip()):
+            raise InvalidInputError("source must be a non-empty string")
+        if encoding is not None and not isinstance(encoding, str):
+            raise InvalidInputError("encoding must be a string such as latin-1")
+        target = TARGET_CHARS if chunk_chars is None else check_limit(chunk_chars, "chunk_chars", 20_000)
+        if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0):
+            raise InvalidInputError(f"overlap must be an integer >= 0, got {overlap!r}")
+        options = Options(normalize_tags(tags), Scope.of(project=project).write_project, target,
+                          OVERLAP_CHARS if overlap is None else overlap, encoding, check_bool(dry_run, "dry_run"))
+        return await Ingester(self, self.readers).ingest_bytes(bytes(data), name.strip(),
+                                                               source or UPLOAD_PREFIX + name.strip(), options)
+
+    async def prune_documents(self, folders: Any, dry_run: Any = False) -> list[FileResult]:
+        """Move the chunks of documents that were under these folders (absolute paths) and no longer exist to the
+        trash."""
+        from .ingest import Ingester
+
+        if isinstance(folders, str) or not isinstance(folders, (list, tuple)):
+            raise InvalidInputError("folders must be a list of absolute paths")
+        return await Ingester(self, self.readers).prune([str(f) for f in folders], check_bool(dry_run, "dry_run"))
 
     # -- trash and history -------------------------------------------------------------------
     async def trash_list(self, page: Any = 1, page_size: Any = 10, reason: Any = None) -> Page:
@@ -679,6 +722,7 @@ async def open_service(
     pm = get_plugin_manager(settings)
     storage = pm.storage_backend(backend or settings.storage_backend).factory(settings, location)
     embedder = pm.embedder_backend(settings.embedder).factory(settings) if with_embedder else None
-    service = MemoryService(storage, embedder, settings, coordination_mode=coordination_mode)
+    service = MemoryService(storage, embedder, settings, coordination_mode=coordination_mode,
+                            readers=list(pm.registry.readers.values()))
     await service.initialize()
     return service

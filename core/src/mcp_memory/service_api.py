@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .inputs import Scope
 from .models import Memory, QueryResult
-from .results import NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
+from .results import FileResult, NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 
 
 @runtime_checkable
@@ -50,6 +50,12 @@ class MemoryAPI(Protocol):
     async def purge(self, hashes: Any = None, older_than_days: Any = None) -> int: ...
 
     async def history(self, content_hash: Any) -> list[Memory]: ...
+
+    async def ingest_document(self, data: Any, name: Any, source: Any = None, tags: Any = None, project: Any = None,
+                              dry_run: Any = False, encoding: Any = None, chunk_chars: Any = None,
+                              overlap: Any = None) -> FileResult: ...
+
+    async def prune_documents(self, folders: Any, dry_run: Any = False) -> list[FileResult]: ...
 
     # -- reads -------------------------------------------------------------------------------
     async def get(self, content_hash: Any) -> Memory: ...

@@ -1,0 +1,1 @@
+"""mcp-memory document reader for PDF files (pypdf)."""
