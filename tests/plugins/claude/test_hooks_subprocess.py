@@ -159,7 +159,8 @@ def test_a_broken_store_is_one_log_line_and_exit_code_0(memory, project):
 def test_the_deadline_gives_up_quickly_with_exit_code_0(memory, project):
     seed(memory, "billing-api")
     started = time.monotonic()
-    done = memory.hook("user-prompt-submit", base("UserPromptSubmit", project, prompt="which postgres version do we use"),
+    payload = base("UserPromptSubmit", project, prompt="which postgres version do we use")
+    done = memory.hook("user-prompt-submit", payload,
                        MCP_MEMORY_FILESTORE_DELAY="10", MCP_MEMORY_CLAUDE_CONTEXT_DEADLINE="0.5")
     assert time.monotonic() - started < 8
     assert done.returncode == 0 and done.stdout == ""

@@ -105,8 +105,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.flush()
         os._exit(0)  # the worker may be stuck in I/O or a model load: do not wait for it
     if "error" in outcome:
-        exc = outcome["error"]
-        note(settings, event, f"failed: {type(exc).__name__}: {exc}; nothing added")
+        error = outcome["error"]
+        note(settings, event, f"failed: {type(error).__name__}: {error}; nothing added")
         return 0
     answer = outcome.get("answer")
     if isinstance(answer, dict):

@@ -14,10 +14,11 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mcp_memory.config import Settings, default_data_dir
 from mcp_memory.errors import InvalidInputError
@@ -124,8 +125,8 @@ class Installer:
             if new_data is data:
                 plans.append(Plan(target, text, text))
                 continue
-            new_text = configs.dump(new_data, text)
-            if restoring:
+            new_text: str | None = configs.dump(new_data, text)
+            if restoring and new_text is not None:
                 new_text = self.restored(target, new_data, new_text, records.get(str(target.path)))
             plans.append(Plan(target, text, new_text))
         return plans
@@ -249,7 +250,7 @@ def status(installer: Installer, memory: Path | None, as_json: bool) -> int:
         text, data = configs.read(target.path)
         row: dict[str, Any] = {"file": str(target.path), "what": target.label, "exists": text is not None}
         if target.kind == HOOKS:
-            hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
+            hooks: dict[str, Any] = data["hooks"] if isinstance(data.get("hooks"), dict) else {}
             found = {}
             for event in configs.HOOK_EVENTS:
                 commands = [h["command"] for g in hooks.get(event) or [] if isinstance(g, dict)
@@ -258,7 +259,7 @@ def status(installer: Installer, memory: Path | None, as_json: bool) -> int:
             row["hooks"] = found
             paths = {configs.hook_command_path(c) for c in found.values() if c}
         else:
-            servers = data.get("mcpServers") if isinstance(data.get("mcpServers"), dict) else {}
+            servers: dict[str, Any] = data["mcpServers"] if isinstance(data.get("mcpServers"), dict) else {}
             ours = {k: v for k, v in servers.items() if configs.is_our_server(v)}
             row["servers"] = {k: v.get("command") for k, v in ours.items()}
             paths = {str(v.get("command")) for v in ours.values()}

@@ -8,8 +8,9 @@ when set, else they are global.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from mcp_memory.errors import InvalidInputError, MemoryServiceError
 from mcp_memory.models import parse_timestamp
@@ -190,9 +191,9 @@ def read_claude_export(path: Path) -> list[Conversation]:
         for message in item["chat_messages"]:
             if not isinstance(message, dict):
                 continue
-            role = {"human": USER, "assistant": ASSISTANT}.get(message.get("sender"))
-            text = message.get("text") if isinstance(message.get("text"), str) and message.get("text") \
-                else _text_blocks(message.get("content"))
+            role = {"human": USER, "assistant": ASSISTANT}.get(str(message.get("sender")))
+            given = message.get("text")
+            text = given if isinstance(given, str) and given else _text_blocks(message.get("content"))
             if role and text.strip():
                 conv.turns.append(Turn(role, text.strip(), _time(message.get("created_at")),
                                        str(message.get("uuid") or "")))
