@@ -44,3 +44,14 @@ def test_chat_exports(memory, kind, expected):
 def test_a_missing_path_is_a_clear_error(memory, tmp_path):
     done = memory.run("import", "--format", "claude-code", str(tmp_path / "nope"), "--quiet")
     assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+def test_forget_moves_the_projects_auto_captured_memories_to_the_trash(memory):
+    memory.run("import", "--format", "claude-code", str(FIXTURES / "projects"), "--quiet")
+    memory.run("store", "A curated note stays.", "--project", "billing-api")
+    done = memory.run("claude", "forget", "--project", "billing-api", "--dry-run")
+    assert done.returncode == 0 and done.stdout.startswith("would move 8 auto-captured memories"), done.stderr
+    assert memory.run("claude", "forget", "--project", "billing-api").stdout.startswith("moved 8")
+    live = [m for m in memory.rows() if not m.get("deleted_at")]
+    assert {m["project"] for m in live if "auto-captured" in m["tags"]} == {"docs-site"}
+    assert any(m["content"] == "A curated note stays." for m in live)

@@ -32,7 +32,8 @@ BACKUPS = "claude-backups"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("install", "uninstall", "status"))
+    parser.add_argument("action", choices=("install", "uninstall", "status", "forget"),
+                        help="forget: move the auto-captured memories of the current project to the trash")
     parser.add_argument("--scope", choices=("user", "project"), default="user",
                         help="Claude Code: user (~/.claude.json, ~/.claude/settings.json, the default) or project "
                              "(.mcp.json and .claude/settings.json at the project root)")
@@ -44,6 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the change as a unified diff per file; "
                                                                "write nothing")
     parser.add_argument("--json", action="store_true", help="machine-readable output (status)")
+    parser.add_argument("--project", help="forget: this project instead of the current one")
+    parser.add_argument("--all-projects", action="store_true", help="forget: in every project")
 
 
 @dataclass
@@ -283,7 +286,24 @@ def status(installer: Installer, memory: Path | None, as_json: bool) -> int:
     return 0
 
 
+def forget(args: argparse.Namespace, settings: Settings) -> int:
+    """Move auto-captured memories (of the current project, another, or all) to the trash, or list them."""
+    from mcp_memory.cli import run_with_service, scope_of
+    from mcp_memory.ranking import AUTO_CAPTURED_TAG
+
+    scope = scope_of(args, settings)
+    found = run_with_service(lambda s: s.delete_matching(tags=[AUTO_CAPTURED_TAG], scope=scope,
+                                                         dry_run=args.dry_run), settings, coordinated=True)
+    verb = "would move" if args.dry_run else "moved"
+    print(f"{verb} {found.count} auto-captured memories ({scope.describe()}) to the trash"
+          + ("" if args.dry_run or not found.count else "; `memory trash list` shows them, `memory trash restore "
+             "HASH` brings one back"))
+    return 0
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "forget":
+        return forget(args, settings)
     installer = Installer(args)
     if args.action == "status":
         try:
