@@ -110,7 +110,7 @@ def test_dry_run_prints_a_diff_and_writes_nothing(home):
     done = claude(home, "install", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert files(home) == before
-    assert f"+++ b/{home / '.claude.json'}" in done.stdout
+    assert f"+++ {home / '.claude.json'} (after)" in done.stdout
     assert '+    "memory": {' in done.stdout and "hook session-start" in done.stdout
     assert not (home / ".local/share/mcp-memory").exists()
 

@@ -170,8 +170,8 @@ def dump(data: dict[str, Any], like: str | None) -> str:
 def unified_diff(path: Path, old: str | None, new: str | None) -> str:
     a = (old or "").splitlines(keepends=True)
     b = (new or "").splitlines(keepends=True)
-    lines = difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{path}",
-                                 "/dev/null" if new is None else f"b/{path}")
+    lines = difflib.unified_diff(a, b, "/dev/null" if old is None else f"{path} (now)",
+                                 "/dev/null" if new is None else f"{path} (after)")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
