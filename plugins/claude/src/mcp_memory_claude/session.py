@@ -68,10 +68,6 @@ async def expire_old(service: Any, project: str | None, days: int, now: float | 
     (reason expired). 0 days keeps them all."""
     if not days:
         return 0
-    expire = getattr(service, "expire", None)
-    if expire is None:
-        log.info("this service cannot expire memories (an older memory http server?): skipped")
-        return 0
     cutoff = (time.time() if now is None else now) - days * DAY
     doomed: list[str] = []
     for page in range(1, EXPIRY_PAGES + 1):
@@ -83,4 +79,20 @@ async def expire_old(service: Any, project: str | None, days: int, now: float | 
             break
     if not doomed:
         return 0
-    return (await expire(doomed)).count
+    expire = getattr(service, "expire", None)
+    if expire is not None:
+        return int((await expire(doomed)).count)
+    return await _expire_directly(doomed)
+
+
+async def _expire_directly(hashes: list[str]) -> int:
+    """A remote service without ``expire`` (a ``memory http`` server of another version): open the store in this
+    process, without the model, just to move these memories to the trash."""
+    from mcp_memory.config import Settings
+    from mcp_memory.service import open_service
+
+    direct = await open_service(Settings.from_env(), with_embedder=False)
+    try:
+        return (await direct.expire(hashes)).count
+    finally:
+        await direct.close()
