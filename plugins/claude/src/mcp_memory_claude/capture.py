@@ -25,12 +25,10 @@ from typing import Any
 from mcp_memory.models import Memory
 from mcp_memory.ranking import AUTO_CAPTURED_TAG, STOP_WORDS
 
+from .kinds import DECISION, FACT, PREFERENCE, REMEMBER, SESSION, TYPES
 from .transcripts import Conversation
 
-DECISION, PREFERENCE, FACT, REMEMBER, SESSION = "decision", "preference", "fact", "remember", "session"
 KINDS = (REMEMBER, PREFERENCE, DECISION, FACT)
-#: memory_type of each kind
-TYPES = {DECISION: "decision", PREFERENCE: "preference", FACT: "fact", REMEMBER: "note", SESSION: "session"}
 MIN_WORDS, MAX_WORDS = 4, 50
 MAX_STATEMENT_CHARS = 400
 

@@ -22,7 +22,7 @@ from mcp_memory.errors import InvalidInputError
 
 MARKER_KEY = "MCP_MEMORY_INSTALLED_BY"
 MARKER_VALUE = "mcp-memory-claude"
-DEFAULT_SERVER_NAME = "memory"
+
 #: Claude Code event -> (our event argument, hook timeout in seconds)
 HOOK_EVENTS = {"SessionStart": ("session-start", 15), "UserPromptSubmit": ("user-prompt-submit", 10),
                "PreCompact": ("pre-compact", 60), "SessionEnd": ("session-end", 60)}

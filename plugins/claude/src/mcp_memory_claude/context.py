@@ -9,7 +9,7 @@ from mcp_memory.inputs import Scope
 from mcp_memory.models import Memory
 from mcp_memory.ranking import AUTO_CAPTURED_TAG
 
-from .capture import SESSION
+from .kinds import SESSION
 
 #: memory types and tags that make a memory a decision or a preference
 KEY_KINDS = ("decision", "preference")

@@ -32,9 +32,6 @@ MIN_PROMPT_WORDS = 3
 LOG_NAME = "claude-hooks.log"
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("event", help="session-start, user-prompt-submit, pre-compact or session-end (Claude Code's "
-                                      "event names are accepted too)")
 
 
 def event_name(value: str) -> str | None:

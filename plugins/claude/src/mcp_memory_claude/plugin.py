@@ -20,9 +20,9 @@ SOURCES = {"claude-code": "Claude Code transcripts: a session's .jsonl file, or 
 
 
 def _configure_claude(parser: argparse.ArgumentParser) -> None:
-    from .install import configure
+    from .arguments import configure_claude
 
-    configure(parser)
+    configure_claude(parser)
 
 
 def _run_claude(args: argparse.Namespace, settings: Settings) -> int:
@@ -32,9 +32,9 @@ def _run_claude(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _configure_hook(parser: argparse.ArgumentParser) -> None:
-    from .hooks import configure
+    from .arguments import configure_hook
 
-    configure(parser)
+    configure_hook(parser)
 
 
 def _run_hook(args: argparse.Namespace, settings: Settings) -> int:

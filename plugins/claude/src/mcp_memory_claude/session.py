@@ -11,8 +11,9 @@ from mcp_memory.logging import get_logger
 from mcp_memory.models import Memory
 from mcp_memory.ranking import AUTO_CAPTURED_TAG
 
-from .capture import SESSION, captured_at, to_memories
+from .capture import captured_at, to_memories
 from .context import scope_of
+from .kinds import SESSION
 from .transcripts import read_claude_code
 
 log = get_logger(__name__)
