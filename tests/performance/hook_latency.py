@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -90,17 +91,21 @@ def payload(event: str, project: Path, transcript: Path, i: int) -> dict[str, ob
 
 def time_hook(cmd: list[str], env: dict[str, str], event: str, ours: str, project: Path, transcript: Path,
               runs: int) -> dict[str, object]:
-    times, answered = [], 0
+    times, cpu, answered = [], [], 0
     for i in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run([*cmd, "hook", ours], input=json.dumps(payload(event, project, transcript, i)),
                               capture_output=True, text=True, env=env, timeout=120)
         times.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise SystemExit(f"hook {ours} exited {done.returncode}: {done.stderr[-2000:]}")
         answered += bool(done.stdout.strip())
     times.sort()
-    return {"event": event, "runs": runs, "answered": answered, "p50": statistics.median(times),
+    return {"event": event, "runs": runs, "answered": answered, "cpu_p50": statistics.median(cpu),
+            "p50": statistics.median(times),
             "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], "max": times[-1]}
 
 
@@ -155,13 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                 server.wait(timeout=30)
         log = tmp / "home" / ".local" / "share" / "mcp-memory" / "claude-hooks.log"
         problems = log.read_text().splitlines()[-5:] if log.exists() else []
-    print(f"{'hook':<18}{'mode':<8}{'runs':>5}{'answered':>9}{'p50 s':>8}{'p95 s':>8}{'max s':>8}")
+    print(f"{'hook':<18}{'mode':<8}{'runs':>5}{'answered':>9}{'p50 s':>8}{'p95 s':>8}{'max s':>8}{'cpu p50 s':>10}")
     for r in rows:
         print(f"{r['event']:<18}{r['mode']:<8}{r['runs']:>5}{r['answered']:>9}{r['p50']:>8.3f}{r['p95']:>8.3f}"
-              f"{r['max']:>8.3f}")
+              f"{r['max']:>8.3f}{r['cpu_p50']:>10.3f}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     for line in problems:
         print(f"hook log: {line}", file=sys.stderr)
-    args.out.write_text(json.dumps({"memories": args.memories, "test_store": args.test_store, "rows": rows},
+    args.out.write_text(json.dumps({"memories": args.memories, "test_store": args.test_store, "rows": rows,
+                                    "load_average": os.getloadavg(), "cores": os.cpu_count()},
                                    indent=2) + "\n")
     return 0
 
