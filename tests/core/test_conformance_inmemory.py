@@ -19,3 +19,14 @@ class TestLexicalInMemoryStorage(StorageConformance):
     @pytest.fixture
     def make_storage(self):
         return lambda: LexicalInMemoryStorage()
+
+
+def test_metadata_filters_compare_as_json():
+    from mcp_memory.models import Memory
+    from mcp_memory.protocols import Filter
+
+    flagged = Memory.create("x", metadata={"flag": True, "n": 1, "f": 1.0})
+    assert Filter(metadata=(("flag", True),)).matches(flagged)
+    assert not Filter(metadata=(("flag", 1),)).matches(flagged)
+    assert not Filter(metadata=(("n", True),)).matches(flagged)
+    assert Filter(metadata=(("n", 1.0), ("f", 1))).matches(flagged)

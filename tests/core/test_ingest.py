@@ -223,3 +223,28 @@ async def test_mcp_ingest_is_limited_to_the_clients_roots(service, settings, tmp
     async with Client(build_server(get_service, allowed)) as configured:
         res = await configured.call_tool("ingest_document", {"path": str(tmp_path / "docs")})
         assert not res.is_error and len(res.structured_content["files"]) == 3
+
+
+def test_a_plugin_reader_adds_a_format(capsys, test_plugin, monkeypatch, tmp_path):
+    from mcp_memory import plugins
+    from mcp_memory.documents import Block, Document, DocumentReader
+    from mcp_memory.hookspecs import hookimpl
+
+    class Notes:
+        """Reads ``.note`` files: one block per line, each line's first word its heading."""
+
+        @hookimpl
+        def memory_register_document_readers(self, register):
+            def read(data, name, encoding):
+                lines = data.decode("utf-8").splitlines()
+                return Document("notes", [Block(line, (line.split()[0],)) for line in lines if line.strip()])
+            register(DocumentReader(name="notes", suffixes=(".note",), read=read))
+
+    plugins._override.register_object(Notes(), "notes")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MCP_MEMORY_STORAGE_BACKEND", "memory")
+    monkeypatch.setenv("MCP_MEMORY_EMBEDDER", "hash")
+    (tmp_path / "a.note").write_text("alpha first note\nbeta second note\n", encoding="utf-8")
+    assert main(["ingest", str(tmp_path), "--quiet", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["stored_chunks"] == 2 and report["files"][0]["status"] == "stored"

@@ -6,6 +6,7 @@ import time
 import anyio
 import pytest
 from mcp import Client
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import StorageError
 from mcp_memory.mcp_server import LazyService, build_server

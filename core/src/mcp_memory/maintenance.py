@@ -120,8 +120,8 @@ async def health_report(service: MemoryAPI, settings: Settings) -> dict[str, Any
     report = await service.health()
     pm = get_plugin_manager(settings)
     checks = [plugin_check(pm)]
-    if service.coordination_mode != "http_client":
-        checks += store_checks(pm, settings.storage_backend, settings, None, deep=False)
+    if service.coordination_mode != "http_client":  # the hook may block (a server to ask): not on the event loop
+        checks += await asyncio.to_thread(store_checks, pm, settings.storage_backend, settings, None, False)
     report["checks"] = [c.to_dict() for c in checks]
     if any(not c.ok for c in checks) and report.get("status") == "healthy":
         report["status"] = "degraded"

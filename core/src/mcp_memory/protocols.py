@@ -67,7 +67,8 @@ class Filter:
             return False
         if self.end is not None and memory.created_at > self.end:
             return False
-        if any(key not in memory.metadata or memory.metadata[key] != value for key, value in self.metadata):
+        if any(key not in memory.metadata or not same_value(memory.metadata[key], value)
+               for key, value in self.metadata):
             return False
         return self.replaced_by is None or memory.replaced_by == self.replaced_by
 
@@ -75,6 +76,13 @@ class Filter:
     def is_plain(self) -> bool:
         """True when the filter selects every live memory (stores may take a faster path)."""
         return self == LIVE
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Metadata equality as JSON sees it: ``true`` is not ``1`` (Python's ``True == 1`` is not used)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
 
 
 LIVE = Filter()
@@ -254,7 +262,7 @@ class Reembedding(Protocol):
         another target's staging is dropped)."""
 
     async def reembed_pending(self, limit: int) -> list[Memory]:
-        """Up to ``limit`` memories (trashed ones included) that have no staged vector yet."""
+        """Up to ``limit`` memories (trashed ones included) that have no staged vector yet, in any order."""
 
     async def reembed_stage(self, items: Sequence[tuple[str, Vector]]) -> None:
         """Keep these (hash, vector of the target model) beside the current vectors, durably."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.hookspecs import hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from mcp_memory import plugins
 from mcp_memory.cli import main
 from mcp_memory.config import Settings

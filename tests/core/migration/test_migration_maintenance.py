@@ -49,3 +49,24 @@ def test_optimize_removes_foreign_hash_duplicates(stores, capsys):
     assert code == 0 and "moved 1 duplicate memories to the trash" in out and "size: 0.0 MB -> 0.0 MB" in out
     assert asyncio.run(store.get_by_hash("f" * 64)) is None and asyncio.run(store.count()) == 2
     assert asyncio.run(store.get_by_hash("f" * 64, trashed=True)).deleted_reason == "duplicate"
+
+
+def test_store_plugins_add_their_checks_to_verify_and_health(stores, capsys):
+    from mcp_memory import plugins
+    from mcp_memory.hookspecs import hookimpl
+    from mcp_memory.registration import Check
+
+    class StoreChecks:
+        @hookimpl
+        def memory_store_checks(self, backend, settings, location, deep):
+            if backend != "mem":
+                return None
+            return [Check("mem driver", True, "in memory"), *([Check("mem integrity", True, "ok")] if deep else [])]
+
+    plugins._override.register_object(StoreChecks(), "store-checks")
+    assert main(["verify", "--no-model"]) == 0
+    out = capsys.readouterr().out
+    assert "OK    mem driver" in out and "OK    mem integrity" in out
+    assert main(["health"]) == 0
+    out = capsys.readouterr().out
+    assert "mem driver" in out and "mem integrity" not in out

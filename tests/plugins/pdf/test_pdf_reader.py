@@ -3,18 +3,14 @@
 import io
 
 import pytest
+from mcp_memory_pdf.plugin import memory_register_document_readers, read
+
+from mcp_memory.errors import InvalidInputError
+from mcp_memory.service import MemoryService
+from mcp_memory.testing import HashEmbedder, InMemoryStorage
 
 fpdf = pytest.importorskip("fpdf", reason="fpdf2 makes the test PDFs (requirements-dev.txt)")
 pypdf = pytest.importorskip("pypdf")
-
-from mcp_memory_pdf.plugin import (
-    memory_register_document_readers,  # noqa: E402
-    read,  # noqa: E402
-)
-
-from mcp_memory.errors import InvalidInputError  # noqa: E402
-from mcp_memory.service import MemoryService  # noqa: E402
-from mcp_memory.testing import HashEmbedder, InMemoryStorage  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 

@@ -46,7 +46,7 @@ def read_pdf(data: bytes, name: str) -> Document:
         if reader.is_encrypted:
             raise InvalidInputError(f"{name} is encrypted; decrypt it first (qpdf --decrypt in.pdf out.pdf)")
         pages = [_page_text(page) for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "").strip()
+        title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
     except InvalidInputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
