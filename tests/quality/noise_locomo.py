@@ -6,11 +6,14 @@ is asked through ``retrieve`` (the ``retrieve_memory`` code path); then auto-cap
 same conversation are added, ten times as many as the turns, and the questions are asked again. Only curated turns
 count as hits, so every auto-captured memory in a top 10 pushes evidence out. The auto-captured memories are
 what the claude plugin's extraction finds in the turns (each turn read as a user message), one record per
-session (``capture.session_record``), and, to reach 10x, sentences of the turns restated as captured notes
-("Caroline mentioned: ..."). Those restate the evidence itself, so they compete with it as hard as noise can.
+session, and, to reach 10x (the extraction finds far fewer in casual chat), synthesised ones (``--noise``):
+``windows`` (default) are session notes of 1 to 8 consecutive sentences, the way a capture of the chat would
+restate it; ``restated`` repeats each sentence five ways ("Caroline said: ..."), the worst case: near copies of
+the evidence itself. Noise is added in bulk, without the near-duplicate check the capture hooks apply.
 
 usage: python tests/quality/noise_locomo.py --data ../shared/eval/locomo [--penalties 0.05,0.1]
-       [--factor 10] [--convs 0,1,2,3,4] [--out noise-locomo.json] [--backend sqlite_vec]
+       [--factor 10] [--noise windows|restated] [--convs 0,1,2,3,4] [--out noise-locomo.json]
+       [--backend sqlite_vec]
 
 The data is CC BY-NC 4.0 (snap-research/locomo): used for evaluation only, never copied into the repository.
 """
@@ -41,7 +44,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def derived(turns: list[dict[str, Any]], factor: int, conv_id: int) -> tuple[list[Memory], dict[str, int]]:
+def derived(turns: list[dict[str, Any]], factor: int, conv_id: int, noise: str = "windows"
+            ) -> tuple[list[Memory], dict[str, int]]:
     """``factor`` x len(turns) auto-captured memories from the conversation itself, and how each was made."""
     now = time.time()
     wanted = factor * len(turns)
@@ -58,20 +62,54 @@ def derived(turns: list[dict[str, Any]], factor: int, conv_id: int) -> tuple[lis
         for memory in to_memories(conv, None, "noise-test", record=True, now=now):
             (records if "session" in memory.tags else extracted).append(memory)
     out = {m.content_hash: m for m in [*extracted, *records]}
-    counts = {"extracted": len(extracted), "session_records": len(records), "restated": 0}
+    counts = {"extracted": len(extracted), "session_records": len(records), "synthesised": 0}
+    if noise == "windows":
+        _windows(turns, out, wanted, counts, now)
+    else:
+        _restated(turns, out, wanted, counts, now)
+    return list(out.values())[:wanted], counts
+
+
+def _note(text: str, created: float | None, now: float) -> Memory:
+    return Memory.create(text, tags=tags_of("fact"), memory_type="fact", created_at=created,
+                         metadata={"source": "noise-test", "kind": "fact", "captured_at": now})
+
+
+def _restated(turns: list[dict[str, Any]], out: dict[str, Memory], wanted: int, counts: dict[str, int],
+              now: float) -> None:
+    """Worst case: each sentence of the turns restated up to five ways ("Caroline said: ...")."""
     restated = [(t, s) for t in turns for s in sentences(t["content"].partition(": ")[2]) if len(s.split()) >= 4]
     for verb in ("mentioned", "said", "noted", "told the other", "shared"):
         for t, s in restated:
             if len(out) >= wanted:
-                break
-            speaker = t["content"].partition(": ")[0]
-            m = Memory.create(f"{speaker} {verb}: {s}", tags=tags_of("fact"), memory_type="fact",
-                              metadata={"source": "noise-test", "kind": "fact", "captured_at": now},
-                              created_at=_stamp(t["created_at"]))
+                return
+            m = _note(f"{t['content'].partition(': ')[0]} {verb}: {s}", _stamp(t["created_at"]), now)
             if m.content_hash not in out:
                 out[m.content_hash] = m
-                counts["restated"] += 1
-    return list(out.values())[:wanted], counts
+                counts["synthesised"] += 1
+
+
+def _windows(turns: list[dict[str, Any]], out: dict[str, Memory], wanted: int, counts: dict[str, int],
+             now: float) -> None:
+    """Session notes as a capture over the chat would write them: runs of 1 to 8 consecutive sentences of one
+    session ("Session 3 (8 May 2023): Caroline: ... / Melanie: ..."), every start, shortest runs first."""
+    by_session: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    for t in turns:
+        speaker, _, text = t["content"].partition(": ")
+        for s in sentences(re.sub(r"\s*\[image:[^\]]*\]", "", text)):
+            by_session[str(t["metadata"]["session"])].append((speaker, s, _stamp(t["created_at"])))
+    for size in range(1, 9):
+        for session, said in by_session.items():
+            for start in range(0, max(1, len(said) - size + 1)):
+                if len(out) >= wanted:
+                    return
+                run = said[start:start + size]
+                day = time.strftime("%d %b %Y", time.gmtime(run[0][2]))
+                text = f"Session {session} ({day}): " + " / ".join(f"{who}: {what}" for who, what, _ in run)
+                m = _note(text, run[0][2], now)
+                if m.content_hash not in out:
+                    out[m.content_hash] = m
+                    counts["synthesised"] += 1
 
 
 def _stamp(value: str) -> float:
@@ -105,7 +143,7 @@ async def run_conversation(data: Path, conv: int, args: argparse.Namespace, work
                                                                 m.get("metadata"), m.get("created_at")))
                                       for m in turns])
         results = {"curated only": await ask(service, queries, args.k)}
-        noise, counts = derived(turns, args.factor, conv)
+        noise, counts = derived(turns, args.factor, conv, args.noise)
         for start in range(0, len(noise), 512):
             await service.store_prepared(noise[start:start + 512])
         counts["auto_captured"] = len(noise)
@@ -132,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--penalties", default=str(ranking.AUTO_CAPTURED_PENALTY),
                         help="auto-captured ranking penalties to try, comma-separated")
     parser.add_argument("--factor", type=int, default=10)
+    parser.add_argument("--noise", choices=("windows", "restated"), default="windows",
+                        help="how the memories beyond the extraction are synthesised: session notes of 1-8 "
+                             "consecutive sentences (default), or each sentence restated five ways (worst case)")
     parser.add_argument("--convs", default="0,1,2,3,4")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--backend", default="sqlite_vec")
@@ -158,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in table.items():
         print(f"{name:<48}{row['recall@10']:>10.3f}{row['mrr']:>8.3f}{base - row['recall@10']:>8.3f}")
     print(f"memories: {dict(counts)}; {time.monotonic() - started:.0f} s", file=sys.stderr)
-    args.out.write_text(json.dumps({"runs": table, "memories": counts, "factor": args.factor,
+    args.out.write_text(json.dumps({"runs": table, "memories": counts, "factor": args.factor, "noise": args.noise,
                                     "queries": table["curated only"]["n"]}, indent=2) + "\n")
     return 0
 
