@@ -63,6 +63,8 @@ def derived(turns: list[dict[str, Any]], factor: int, conv_id: int, noise: str =
             (records if "session" in memory.tags else extracted).append(memory)
     out = {m.content_hash: m for m in [*extracted, *records]}
     counts = {"extracted": len(extracted), "session_records": len(records), "synthesised": 0}
+    if not factor:  # what the extraction and the session records give, nothing synthesised
+        return list(out.values()), counts
     if noise == "windows":
         _windows(turns, out, wanted, counts, now)
     else:
@@ -150,7 +152,8 @@ async def run_conversation(data: Path, conv: int, args: argparse.Namespace, work
         counts["curated"] = len(turns)
         for penalty in penalties:
             set_penalty(penalty)
-            results[f"with {args.factor}x auto-captured, penalty {penalty:g}"] = await ask(service, queries, args.k)
+            label = f"{args.factor}x" if args.factor else "extracted"
+            results[f"with {label} auto-captured, penalty {penalty:g}"] = await ask(service, queries, args.k)
         return results, counts
     finally:
         await service.close()
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--penalties", default=str(ranking.AUTO_CAPTURED_PENALTY),
                         help="auto-captured ranking penalties to try, comma-separated")
-    parser.add_argument("--factor", type=int, default=10)
+    parser.add_argument("--factor", type=int, default=10, help="auto-captured memories per turn; 0: only what the "
+                                                                 "extraction and the session records give")
     parser.add_argument("--noise", choices=("windows", "restated"), default="windows",
                         help="how the memories beyond the extraction are synthesised: session notes of 1-8 "
                              "consecutive sentences (default), or each sentence restated five ways (worst case)")
