@@ -271,17 +271,36 @@ def status(installer: Installer, memory: Path | None, as_json: bool) -> int:
 
 
 def forget(args: argparse.Namespace, settings: Settings) -> int:
-    """Move auto-captured memories (of the current project, another, or all) to the trash, or list them."""
+    """Move the auto-captured memories of the current project (or ``--project``, or every project) to the trash;
+    with ``--dry-run``, count them."""
     from mcp_memory.cli import run_with_service, scope_of
     from mcp_memory.ranking import AUTO_CAPTURED_TAG
 
     scope = scope_of(args, settings)
-    found = run_with_service(lambda s: s.delete_matching(tags=[AUTO_CAPTURED_TAG], scope=scope,
-                                                         dry_run=args.dry_run), settings, coordinated=True)
+    only = None if args.all_projects else scope.write_project  # this project's own, not the global ones
+
+    async def work(service: Any) -> int:
+        done, seen = 0, set()
+        while True:
+            found = await service.search_by_tag([AUTO_CAPTURED_TAG], limit=settings.max_results, scope=scope)
+            doomed = [m.content_hash for m in found if (args.all_projects or m.project == only)
+                      and m.content_hash not in seen]
+            if not doomed:
+                return done
+            seen.update(doomed)
+            for content_hash in doomed:
+                if not args.dry_run:
+                    await service.delete(content_hash)
+                done += 1
+            if args.dry_run or len(found) < settings.max_results:
+                return done
+
+    count = run_with_service(work, settings, coordinated=True)
+    where = "every project" if args.all_projects else (f"project {only}" if only else "global memories")
     verb = "would move" if args.dry_run else "moved"
-    print(f"{verb} {found.count} auto-captured memories ({scope.describe()}) to the trash"
-          + ("" if args.dry_run or not found.count else "; `memory trash list` shows them, `memory trash restore "
-             "HASH` brings one back"))
+    print(f"{verb} {count} auto-captured memories ({where}) to the trash"
+          + ("" if args.dry_run or not count else "; `memory trash list` shows them, `memory trash restore HASH` "
+             "brings one back"))
     return 0
 
 
