@@ -26,7 +26,8 @@ def test_every_hook_has_a_section_in_the_authoring_guide(hook):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_every_hook_is_implemented_by_a_test_plugin(hook):
     pattern = re.compile(rf"def {hook}\(|\b{hook}=")
-    users = [p for p in (ROOT / "tests").rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
+    files = [*(ROOT / "tests").rglob("*.py"), *(ROOT / "core" / "src" / "mcp_memory" / "testing").rglob("*.py")]
+    users = [p for p in files if pattern.search(p.read_text(encoding="utf-8"))]
     assert users, f"no test implements {hook}"
 
 

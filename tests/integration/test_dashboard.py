@@ -1,14 +1,16 @@
 """The web dashboard in a real headless Chromium (Debian's ``chromium``, driven by Playwright; nothing downloads a
 browser) against real ``memory http`` processes on 127.0.0.1: add, search, filter by tag, edit, delete, a memory
-stored by another process appearing live, paging and the time filter, the API-key flow and the error messages.
+stored by another process appearing live, paging and the time filter, projects, the trash, the API-key flow, the
+error messages, and the API docs page with the network blocked.
 
-The main flow runs on the real stack (sqlite-vec and the real MiniLM model); the key and error tests use the
-HashEmbedder launcher. Screenshots are saved in artifacts/screenshots/.
+The main flow runs on the real stack (sqlite-vec and the real MiniLM model); the other tests use the HashEmbedder
+and the in-memory test store. Screenshots are saved in artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import subprocess
@@ -37,6 +39,10 @@ WAIT_MS = 30_000
 MAX_CONTENT = 2000
 
 expect.set_options(timeout=WAIT_MS)
+
+needs_real_stack = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("mcp_memory_sqlite_vec", "mcp_memory_onnx")),
+    reason="the real stack (sqlite_vec store, onnx embedder) is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +76,7 @@ def hash_server(tmp_path):
     started = []
 
     def start(**extra: str) -> HttpServer:
-        env = base_env(tmp_path / f"m{len(started)}.db", free_port(), **extra)
+        env = base_env(tmp_path / f"m{len(started)}.db", free_port(), store="memory", **extra)
         server = HttpServer(env, tmp_path / f"server{len(started)}.log").wait_ready()
         started.append(server)
         return server
@@ -100,7 +106,7 @@ class Dashboard:
     def chip(self, tag: str):
         return self.page.locator("#tag-chips button.chip", has_text=tag)
 
-    def wait_loaded(self) -> "Dashboard":
+    def wait_loaded(self) -> Dashboard:
         expect(self.page.locator("#live")).to_have_text("● Live")
         expect(self.page.locator("#results")).to_have_attribute("aria-busy", "false")
         expect(self.page.locator("#chart svg")).to_be_visible()
@@ -160,6 +166,7 @@ SEEDS = [
 POSTGRES = "The staging database was upgraded to PostgreSQL 16 last week"
 
 
+@needs_real_stack
 def test_add_search_filter_edit_delete_with_the_real_model(dashboard, real_server):
     for content, tags, memory_type in SEEDS:
         store(real_server, content, tags=tags, memory_type=memory_type)
@@ -234,12 +241,13 @@ def test_add_search_filter_edit_delete_with_the_real_model(dashboard, real_serve
     assert edited["tags"] == ["infra", "database", "postgres"] and edited["memory_type"] == "fact"
     assert edited["metadata"] == {"source": "standup", "reviewed": True}
 
-    # delete asks first; cancel keeps it, confirm removes it
+    # delete asks first; cancel keeps it, confirm moves it to the trash
     tab.open(POSTGRES)
     page.get_by_role("button", name="Delete…").click()
     confirm = page.locator("#confirm-dialog")
     expect(confirm).to_be_visible()
     expect(confirm).to_contain_text(POSTGRES)
+    expect(confirm).to_contain_text("It goes to the trash")
     tab.shot("dashboard-delete-confirm")
     confirm.get_by_role("button", name="Cancel").click()
     expect(confirm).to_be_hidden()
@@ -269,6 +277,7 @@ def store_through_an_mcp_client(env: dict[str, str], log: Path, content: str, ta
         return pool.submit(asyncio.run, main()).result(timeout=180)
 
 
+@needs_real_stack
 def test_memories_stored_by_other_processes_appear_live(dashboard, real_server, tmp_path):
     tab = dashboard(real_server.url + "/").wait_loaded()
     page = tab.page
@@ -431,6 +440,178 @@ def test_errors_are_shown_clearly(dashboard, hash_server):
     expect(alert).to_be_visible()
     page.get_by_role("button", name="Dismiss the message").click()
     expect(alert).to_be_hidden()
+
+
+def test_projects_and_the_trash(dashboard, hash_server):
+    server = hash_server(MCP_MEMORY_DUPLICATE_THRESHOLD="off")
+    store(server, "Billing retries failed charges three times", project="billing", tags=["payments"])
+    store(server, "Invoices are emailed on the first of the month", project="billing", tags=["payments"])
+    store(server, "The gateway times out after 30 seconds", project="gateway", tags=["timeouts"])
+    store(server, "Lunch is on Fridays at noon", tags=["team"])
+    obsolete = store(server, "The old staging host was staging-01", project="gateway", tags=["infra"])
+    assert rest(server, "DELETE", f"/api/memories/{obsolete['content_hash'][:10]}").status_code == 200
+    tab = dashboard(server.url + "/").wait_loaded()
+    page = tab.page
+
+    # the selector lists every project with its count; all projects by default
+    selector = page.get_by_label("Project", exact=True)
+    expect(selector.locator("option")).to_have_text(["All projects (4)", "Global only (1)", "billing (2)",
+                                                     "gateway (1)"])
+    expect(selector).to_have_value("")
+    expect(tab.cards()).to_have_count(4)
+    expect(tab.card("Billing retries").locator(".project")).to_have_text("billing")
+    selector.select_option(label="billing (2)")
+    expect(tab.cards()).to_have_count(3)  # the project and the global memories
+    expect(page.locator("#results-info")).to_contain_text("project billing and global memories")
+    expect(tab.chip("timeouts")).to_have_count(0)  # tags of the project and global memories only
+    tab.shot("dashboard-project")
+    page.get_by_label("Search memories by meaning").fill("gateway timeout seconds")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#results-info")).to_contain_text("project billing and global memories")
+    for i in range(tab.cards().count()):
+        expect(tab.cards().nth(i)).not_to_contain_text("gateway times out")
+    page.get_by_role("button", name="Clear").click()
+    selector.select_option(label="Global only (1)")
+    expect(tab.cards().locator(".card-content")).to_have_text(["Lunch is on Fridays at noon"])
+
+    # a memory added while a project is selected goes to that project (the field says so, and can be changed)
+    selector.select_option(label="gateway (1)")
+    page.get_by_role("button", name="Add memory").click()
+    expect(page.locator("#add-project")).to_have_value("gateway")
+    page.get_by_label("Content").fill("The gateway retries idempotent requests once")
+    page.get_by_role("button", name="Store memory").click()
+    expect(tab.card("retries idempotent requests")).to_be_visible()
+    assert _find(server, "The gateway retries idempotent requests once")["project"] == "gateway"
+    expect(selector.locator("option", has_text="gateway")).to_have_text("gateway (2)")
+
+    # the trash: the deleted memory is there, with why; restore brings it back
+    page.get_by_role("button", name="Trash").click()
+    expect(page.locator("#results-heading")).to_have_text("Trash")
+    expect(page.locator("#search-form")).to_be_hidden()
+    expect(tab.cards()).to_have_count(1)
+    expect(tab.card("staging-01").locator(".reason")).to_have_text("deleted")
+    tab.shot("dashboard-trash")
+    tab.card("staging-01").get_by_role("button", name="Restore").click()
+    expect(tab.cards()).to_have_count(0)
+    expect(page.locator("#empty")).to_have_text("The trash is empty.")
+    assert rest(server, "GET", f"/api/memories/{obsolete['content_hash']}").status_code == 200
+
+    # deleting from the dashboard moves to the trash; "Delete forever" purges after asking
+    page.get_by_role("button", name="Back to memories").click()
+    selector.select_option(label="All projects (6)")
+    tab.open("The old staging host was staging-01")
+    page.get_by_role("button", name="Delete…").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Delete", exact=True).click()
+    expect(tab.card("staging-01")).to_have_count(0)
+    page.get_by_role("button", name="Trash").click()
+    expect(tab.cards()).to_have_count(1)
+    tab.card("staging-01").get_by_role("button", name="Delete forever").click()
+    expect(page.locator("#confirm-dialog")).to_contain_text("this cannot be undone")
+    page.locator("#confirm-dialog").get_by_role("button", name="Delete forever").click()
+    expect(tab.cards()).to_have_count(0)
+    assert rest(server, "GET", "/api/trash").json()["total"] == 0
+
+    # a delete by another client shows up in the open trash view; "Empty the trash" purges all of it
+    lunch = _find(server, "Lunch is on Fridays at noon")["content_hash"]
+    assert rest(server, "DELETE", f"/api/memories/{lunch}").status_code == 200
+    expect(tab.card("Lunch is on Fridays")).to_be_visible()
+    page.get_by_role("button", name="Empty the trash…").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Empty the trash").click()
+    expect(page.locator("#empty")).to_have_text("The trash is empty.")
+    assert rest(server, "GET", "/api/trash").json()["total"] == 0
+    assert tab.errors == []
+
+
+def test_documents_are_added_by_picking_or_dropping_files(dashboard, hash_server, tmp_path):
+    server = hash_server(MCP_MEMORY_DUPLICATE_THRESHOLD="off")
+    store(server, "A memory of the billing project", project="billing")
+    tab = dashboard(server.url + "/").wait_loaded()
+    page = tab.page
+    page.get_by_label("Project", exact=True).select_option(label="billing (1)")
+    runbook = tmp_path / "runbook.md"
+    runbook.write_text("# Runbook\n\nRestart the billing worker with make restart.\n\n## Escalation\n\n"
+                       "Page the billing on-call engineer.\n")
+    page.locator("#upload-input").set_input_files(str(runbook))
+    expect(page.locator("#toasts")).to_contain_text("Added runbook.md: 2 memories")
+    expect(tab.card("Page the billing on-call engineer")).to_be_visible()
+    chunks = rest(server, "POST", "/api/search/by-tag", json={"tags": ["runbook.md"]}).json()["memories"]
+    assert len(chunks) == 2 and {m["project"] for m in chunks} == {"billing"}
+    assert {m["metadata"]["source"] for m in chunks} == {"upload:runbook.md"}
+
+    # a drop on the page: the same file again is unchanged, a new one is added, an unreadable one is reported
+    dropped = page.evaluate_handle("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File(["# Runbook\\n\\nRestart the billing worker with make restart.\\n\\n## Escalation"
+                                 + "\\n\\nPage the billing on-call engineer.\\n"], "runbook.md"));
+        data.items.add(new File(["Invoices are generated on the first day of the month."], "invoices.txt"));
+        data.items.add(new File([new Uint8Array([0, 1, 2])], "blob.unknown"));
+        return data;
+    }""")
+    page.dispatch_event("body", "dragenter", {"dataTransfer": dropped})
+    expect(page.locator("#drop-hint")).to_be_visible()
+    tab.shot("dashboard-drop")
+    page.dispatch_event("body", "drop", {"dataTransfer": dropped})
+    expect(page.locator("#drop-hint")).to_be_hidden()
+    expect(page.locator("#toasts")).to_contain_text("runbook.md is already stored, unchanged")
+    expect(page.locator("#toasts")).to_contain_text("Added invoices.txt: 1 memory")
+    expect(page.locator("#alert")).to_contain_text("Could not add blob.unknown")
+    expect(tab.card("Invoices are generated")).to_be_visible()
+    assert [e for e in tab.errors if "blob.unknown" not in e] == []
+
+
+def test_the_api_docs_work_offline(browser, hash_server):
+    """/docs shows every endpoint with nothing but this server reachable (no CDN, no other host)."""
+    server = hash_server()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    elsewhere: list[str] = []
+
+    def only_this_server(route) -> None:
+        if route.request.url.startswith(server.url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(server.url + "/docs")
+        paths = rest(server, "GET", "/openapi.json").json()["paths"]
+        operations = page.locator("details.operation")
+        expect(operations).to_have_count(sum(len(item) for item in paths.values()))
+        for path in ("/api/memories", "/api/trash/restore", "/api/documents", "/api/search"):
+            expect(page.locator("code.path", has_text=path).first).to_be_visible()
+        restore = page.locator("details.operation", has=page.locator("code.path", has_text="/api/trash/restore"))
+        restore.locator("summary").click()
+        expect(restore).to_contain_text("RestoreRequest")
+        expect(restore.locator("tr", has_text="422")).to_contain_text("ErrorBody")
+        page.get_by_placeholder("Filter, e.g. trash or /api/search").fill("trash")
+        expect(page.locator("details.operation:visible")).to_have_count(3)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "api-docs.png"))
+        assert elsewhere == [] and errors == []
+    finally:
+        context.close()
+
+
+def test_the_api_docs_ask_for_the_key(browser, hash_server):
+    server = hash_server(MCP_API_KEY=API_KEY)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/docs")
+        expect(page.get_by_label("API key")).to_be_visible()
+        page.get_by_label("API key").fill("not-the-key")
+        page.get_by_role("button", name="Show the API").click()
+        expect(page.locator("#docs-key-error")).to_contain_text("refused this key")
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Show the API").click()
+        expect(page.locator("code.path", has_text="/api/memories").first).to_be_visible()
+        expect(page.locator("#docs-key-form")).to_be_hidden()
+    finally:
+        context.close()
 
 
 def _find(server: HttpServer, content: str) -> dict:

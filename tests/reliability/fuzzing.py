@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryServiceError
 from mcp_memory.service import MemoryService
@@ -127,10 +128,12 @@ class Calls:
 
 
 def open_sqlite_service(portal: Any, path: Path, **settings: Any) -> MemoryService:
-    from mcp_memory_sqlite_vec.storage import SqliteVecStorage
+    """A service over a sqlite_vec file at ``path`` (hash embedder, no near-duplicate policy unless given)."""
+    from mcp_memory.plugins import get_plugin_manager
 
-    config = Settings(sqlite_path=path, embedder="hash", **settings)
-    service = MemoryService(SqliteVecStorage(config), HashEmbedder(dimension=64), config)
+    config = Settings(embedder="hash", **{"duplicate_threshold": None, **settings})
+    storage = get_plugin_manager(config).storage_backend("sqlite_vec").factory(config, str(path))
+    service = MemoryService(storage, HashEmbedder(dimension=64), config)
     portal.call(service.initialize)
     return service
 

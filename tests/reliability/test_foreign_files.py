@@ -114,7 +114,7 @@ def run_stdio(prefix: list[str], env: dict[str, str], errlog: Path) -> str:
         params = StdioServerParameters(command=cmd[0], args=cmd[1:], env={**env, "MCP_MEMORY_WARMUP": "true"})
         with errlog.open("w") as log, anyio.fail_after(120):
             async with Client(stdio_client(params, errlog=log), read_timeout_seconds=60) as client:
-                assert len((await client.list_tools()).tools) == 11  # the handshake works regardless
+                assert len((await client.list_tools()).tools) == 15  # the handshake works regardless
                 result = await client.call_tool("store_memory", {"content": "must not be written"})
                 assert result.is_error
                 return result.content[0].text

@@ -1,21 +1,30 @@
 """schemathesis against a real ``memory http`` server, driven by its own /openapi.json: every operation gets
-generated valid and invalid requests. No answer may be a 5xx, every 4xx carries {"error", "detail"}, the
-server logs no unexpected error, and its database passes integrity_check afterwards."""
+generated valid and invalid requests. No answer may be a 5xx, every answer is the one the document declares
+(status, content type, body schema; errors are {"error", "detail"}), the server logs no unexpected error, and its
+database passes integrity_check afterwards."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import httpx2
 import pytest
 import schemathesis
-from dbcheck import inspect
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from processes import HttpServer, base_env, free_port
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("mcp_memory_sqlite_vec") is None,
+                                                   reason="checks a sqlite_vec database afterwards")]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 STREAMING = {"/api/events"}  # an endless SSE stream: covered by the security tests instead
 
@@ -32,7 +41,7 @@ def fuzz(operation, mode: GenerationMode, url: str, examples: int, statuses: dic
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def call(case):
-        response = case.call(base_url=url, timeout=60)
+        response = case.call_and_validate(base_url=url, checks=CHECKS, timeout=60)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         check_answer(operation.method.upper(), operation.path, response.status_code, response.text)
 
@@ -44,7 +53,8 @@ def fuzz(operation, mode: GenerationMode, url: str, examples: int, statuses: dic
 
 def test_openapi_operations_never_give_a_server_error(tmp_path, sizes, figure):
     db = tmp_path / "api.db"
-    server = HttpServer(base_env(db, free_port(), MCP_MEMORY_MAX_RESULTS="50"), tmp_path / "server.log").wait_ready()
+    server = HttpServer(base_env(db, free_port(), MCP_MEMORY_MAX_RESULTS="50", MCP_HTTP_MAX_BODY_BYTES="1000000"),
+                        tmp_path / "server.log").wait_ready()
     statuses: dict[int, int] = {}
     operations = 0
     try:
@@ -61,6 +71,8 @@ def test_openapi_operations_never_give_a_server_error(tmp_path, sizes, figure):
         code = server.stop()
     log = server.log_path.read_text()
     assert code == 0 and "unexpected error" not in log and "Traceback" not in log, log[-5000:]
+    from dbcheck import inspect  # sqlean: installed with the sqlite_vec plugin
+
     state = inspect(db)
     assert state.integrity == "ok" and state.problems == [], state.problems[:5]
     total = sum(statuses.values())
@@ -94,6 +106,19 @@ def raw_hostile_requests(url: str) -> int:
         ("POST", "/api/search/by-time", {"json": {"start": "0000-00-00", "end": 1e308}}),
         ("PUT", "/api/memories", {"json": {}}),
         ("TRACE", "/api/stats", {}),
+        ("GET", "/api/memories?page=1&page=2&projct=x", {}),
+        ("GET", "/api/memories/..%2F..%2Fetc%2Fpasswd/history", {}),
+        ("POST", "/api/trash/restore", {"json": {"content_hashes": ["%2e%2e", "0" * 7, "g" * 64, None]}}),
+        ("POST", "/api/trash/purge", {"json": {"older_than_days": -1}}),
+        ("POST", "/api/trash/purge", {"json": {"older_than_days": 1e308}}),
+        ("POST", "/api/documents?name=..%2F..%2Fetc%2Fpasswd&source=/etc/passwd", {"content": b"just bytes"}),
+        ("POST", "/api/documents?name=x.pdf", {"content": b"%PDF-1.7 broken"}),
+        ("POST", "/api/documents?name=x.md&encoding=no-such-codec", {"content": b"\xff\xfe"}),
+        ("POST", "/api/documents?name=x.md&chunk_chars=-5&overlap=99999999", {"content": b"# x"}),
+        ("POST", "/api/documents/prune", {"json": {"folders": ["relative", "", "/", "\x00"]}}),
+        ("POST", "/api/memories", {"content": b"x" * 1_000_001, "headers": {"content-type": "application/json"}}),
+        ("GET", "/api/stats", {"headers": {"Host": "evil.example"}}),
+        ("GET", "/api/stats", {"headers": {"Origin": "null"}}),
     ]
     with httpx2.Client(base_url=url, timeout=60) as client:
         for method, path, kwargs in requests:

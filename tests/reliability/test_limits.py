@@ -10,10 +10,11 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from fuzzing import open_sqlite_service
 from mcp import Client
+from processes import HttpServer, base_env, free_port, memory_command
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import ConfigError, InvalidInputError
 from mcp_memory.mcp_server import build_server
-from processes import HttpServer, base_env, free_port, memory_command
 
 CAP, LIMIT, STORED, ASKED = 25, 2000, 60, 1_000_000
 
@@ -65,7 +66,7 @@ def test_mcp_tools_cap_results(filled):
     async def get_service():
         return service
 
-    with portal.wrap_async_context_manager(Client(build_server(get_service))) as client:
+    with portal.wrap_async_context_manager(Client(build_server(get_service, service.settings))) as client:
         for name, arguments, key in [
             ("retrieve_memory", {"query": "capped memory", "n_results": ASKED}, "results"),
             ("recall_memory", {"query": "capped memory this week", "n_results": ASKED}, "results"),
@@ -80,8 +81,8 @@ def test_mcp_tools_cap_results(filled):
 
 
 def test_rest_api_caps_results_and_content(tmp_path, figure):
-    env = base_env(tmp_path / "m.db", free_port(), MCP_MEMORY_MAX_RESULTS=str(CAP),
-                   MCP_MEMORY_MAX_CONTENT_LENGTH=str(LIMIT))
+    env = base_env(tmp_path / "m.db", free_port(), store="memory", MCP_MEMORY_MAX_RESULTS=str(CAP),
+                   MCP_MEMORY_MAX_CONTENT_LENGTH=str(LIMIT), MCP_MEMORY_DUPLICATE_THRESHOLD="off")
     server = HttpServer(env, tmp_path / "server.log").wait_ready()
     try:
         with httpx2.Client(base_url=server.url, timeout=60) as http:

@@ -1,5 +1,6 @@
-"""Security: loopback by default, the API key on every route (compared in constant time), no request path
-to the filesystem, SQL only through bound parameters, CORS closed, and no secret in any log."""
+"""Security: loopback by default, the API key on every route (compared in constant time), Host and Origin checked
+on every route, no request path to the filesystem, SQL only through bound parameters, CORS closed, and no secret
+in any log."""
 
 from __future__ import annotations
 
@@ -20,16 +21,18 @@ from dbcheck import inspect
 from fuzzing import open_sqlite_service
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from processes import HttpServer, base_env, free_port, memory_command
+
 from mcp_memory.config import Settings
 from mcp_memory.mcp_server import build_server
 from mcp_memory_http import auth
 from mcp_memory_http.app import create_app
-from processes import HttpServer, base_env, free_port, memory_command
+from mcp_memory_http.settings import HttpSettings
 
 pytestmark = pytest.mark.slow
 
 KEY = "sk-" + secrets.token_hex(24)
-OPEN = {"/api/health", "/"}  # identity and the dashboard page: no data (checked below)
+OPEN = {"/api/health", "/", "/docs"}  # identity, the dashboard and API docs pages: no data (checked below)
 INJECTIONS = ["'); DROP TABLE memories;--", "x' OR '1'='1", "\" OR 1=1 --", "a'; ATTACH DATABASE '/tmp/pwn.db' AS p;--",
               "NEAR(a b)", "content:*", "\"unbalanced", "memories); DELETE FROM memory_tags; --", "%' --", "\\'; --"]
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -50,25 +53,28 @@ def keyed(tmp_path_factory):
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("open")
-    server = HttpServer(base_env(tmp / "m.db", free_port()), tmp / "server.log").wait_ready()
+    server = HttpServer(base_env(tmp / "m.db", free_port(), MCP_MEMORY_DUPLICATE_THRESHOLD="off"),
+                        tmp / "server.log").wait_ready()
     server.db = tmp / "m.db"
     yield server
     server.stop()
 
 
 def every_route() -> list[tuple[str, str]]:
-    """(method, path) of every route the app has, path parameters filled in."""
-    app = create_app(object(), Settings(api_key="k"))
-    found = []
+    """(method, path) of every route the app has, path parameters filled in: the operations of its OpenAPI
+    document, and the routes the document does not list (pages, their files, /mcp, the document itself)."""
+    app = create_app(object(), Settings().with_changes(MCP_API_KEY="k"))
+    found = [(method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item]
+    listed = {path for _, path in found}
     for route in app.routes:
-        path = getattr(route, "path", "")
+        path = getattr(route, "path", None)
+        if path is None or path in listed:
+            continue  # the API's own routes (an included router) are in the document
         methods = sorted(getattr(route, "methods", None) or ["GET", "POST", "DELETE"])
         if type(route).__name__ == "Mount":
             path, methods = path + "/app.js", ["GET"]
-        for method in methods:
-            if method != "HEAD":
-                found.append((method, re.sub(r"\{[^}]+\}", "0" * 64, path)))
-    return found
+        found += [(method, path) for method in methods if method != "HEAD"]
+    return [(method, re.sub(r"\{[^}]+\}", "0" * 64, path)) for method, path in found]
 
 
 # -- bind ----------------------------------------------------------------------------------------------
@@ -86,7 +92,7 @@ def listening(port: int) -> set[str]:
 
 
 def test_default_bind_is_loopback_only(open_server, figure):
-    assert Settings().http_host == "127.0.0.1" and Settings.from_env({}).http_host == "127.0.0.1"
+    assert HttpSettings.of(Settings()).host == HttpSettings.of(Settings.from_env({})).host == "127.0.0.1"
     assert listening(open_server.port) == {"0100007F"}  # 127.0.0.1, nothing on 0.0.0.0 or ::
     figure(f"security bind default=127.0.0.1 listening={sorted(listening(open_server.port))} (127.0.0.1 only)")
 
@@ -126,7 +132,7 @@ def test_every_route_refuses_a_missing_or_wrong_key(keyed, figure):
                 assert response.status_code == 401, (method, path, headers, response.status_code)
                 assert response.json()["error"] == "Unauthorized" and KEY not in response.text
         health = http.get("/api/health").json()
-        assert set(health) <= {"status", "service", "version", "core_version", "auth_required"}
+        assert set(health) <= {"status", "service", "version", "core_version", "auth_required"}  # no store path
         page = http.get("/")
         assert "memory" in page.text.lower() and KEY not in page.text
         good = http.post("/mcp", headers={**MCP_HEADERS, "Authorization": f"Bearer {KEY}"}, json=INIT)
@@ -177,10 +183,11 @@ def test_no_request_reaches_the_filesystem(open_server, tmp_path, figure):
     with httpx2.Client(base_url=open_server.url, timeout=30) as http:
         spec = http.get("/openapi.json").json()
         paths = list(spec["paths"])
-        assert not [p for p in paths if re.search(r"backup|restore|migrat|export|import|file|path|dump", p)], paths
+        # /api/trash/restore brings memories back from the trash: no file is involved
+        assert not [p for p in paths if re.search(r"backup|restore|migrat|export|import|file|path|dump", p)
+                    and p != "/api/trash/restore"], paths
         names = {p["name"] for item in spec["paths"].values() for op in item.values() for p in op.get("parameters", [])}
-        names |= {field for schema in spec.get("components", {}).get("schemas", {}).values()
-                  for field in schema.get("properties", {})}
+        names |= request_fields(spec)
         assert "content" in names and "content_hash" in names
         assert not names & {"path", "file", "filename", "location", "directory", "source_path", "target_path",
                             "backup_path", "url"}, names
@@ -190,6 +197,11 @@ def test_no_request_reaches_the_filesystem(open_server, tmp_path, figure):
                                                        "metadata": {"path": text, "backup": text}})
             assert created.status_code == 201, created.text
         assert not canary.exists()
+        # a document comes as the body; its source is a label, never opened (here: a readable secret file)
+        uploaded = http.post("/api/documents", params={"name": "n.md", "source": "/etc/passwd"}, content=b"# hi\n\nok")
+        assert uploaded.status_code == 200 and uploaded.json()["status"] == "stored", uploaded.text
+        chunks = http.post("/api/search/exact", json={"content": "hi\nok"}).json()
+        assert "root:x:0:0" not in str(chunks)
         for probe in ["/api/memories/" + quote("../../../../etc/passwd", safe=""),
                       "/api/memories/..%2F..%2F..%2F..%2Fetc%2Fpasswd", "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
                       "/static/../../../../etc/passwd", "/api/../../etc/passwd"]:
@@ -201,15 +213,35 @@ def test_no_request_reaches_the_filesystem(open_server, tmp_path, figure):
         async def get_service():
             return service
 
-        with portal.wrap_async_context_manager(Client(build_server(get_service))) as client:
+        with portal.wrap_async_context_manager(Client(build_server(get_service, Settings()))) as client:
             tools = portal.call(client.list_tools).tools
         portal.call(service.close)
+    # ingest_document reads files, but only under the client's roots or MCP_MEMORY_INGEST_ROOTS (tested in core)
+    tools = [t for t in tools if t.name not in ("ingest_document", "memory_ingest")]
     names = [t.name for t in tools]
     arguments = {arg for t in tools for arg in t.input_schema.get("properties", {})}
     assert not [n for n in names if re.search(r"backup|restore|migrat|export|import", n)]
     assert not arguments & {"path", "file", "filename", "location", "source_path", "target_path"}
     figure(f"security filesystem openapi_paths={len(paths)} mcp_tools={len(names)} with a path argument=0 "
            "(backup/restore/migrate are CLI only); path-like inputs stored as data, traversal -> 404")
+
+
+def request_fields(spec: dict) -> set[str]:
+    """Every field of every request body of the document, nested ones included (answers are not requests)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    todo = [op["requestBody"]["content"] for item in spec["paths"].values() for op in item.values()
+            if "requestBody" in op]
+    todo = [schema for content in todo for kind in content.values() for schema in [kind["schema"]]]
+    fields: set[str] = set()
+    seen: set[str] = set()
+    while todo:
+        schema = todo.pop()
+        for ref in re.findall(r"#/components/schemas/(\w+)", str(schema)):
+            if ref not in seen:
+                seen.add(ref)
+                fields |= set(schemas[ref].get("properties", {}))
+                todo.append(schemas[ref])
+    return fields
 
 
 # -- SQL -----------------------------------------------------------------------------------------------
@@ -251,7 +283,7 @@ def test_injection_payloads_are_data_in_the_service(tmp_path, figure):
             portal.call(lambda p=payload: service.recall(f"{p} last week"))
             portal.call(lambda p=payload, h=stored.memory.content_hash: service.update_metadata(h, tags=[p, "updated"]))
             calls += 8
-        assert portal.call(lambda: service.delete_by_tag([INJECTIONS[0]])) == 1
+        assert portal.call(lambda: service.delete_by_tag([INJECTIONS[0]])).count == 1
         assert portal.call(service.count) == len(INJECTIONS) - 1
         assert ddl == [], ddl
         with pytest.raises(Exception, match="not authorized"):  # the watch itself works
@@ -259,7 +291,7 @@ def test_injection_payloads_are_data_in_the_service(tmp_path, figure):
         assert ddl == ["SQLITE_DROP_TABLE"]
         portal.call(service.close)
     state = inspect(tmp_path / "sql.db")
-    assert state.sound and len(state.memories) == len(INJECTIONS) - 1
+    assert state.sound and len(state.memories) == len(INJECTIONS)  # the deleted one is in the trash, a row still
     figure(f"security sql payloads={len(INJECTIONS)} service_calls={calls} ddl_or_attach_attempted=0 "
            f"tables_intact=yes integrity=ok")
 
@@ -292,6 +324,23 @@ def test_injection_payloads_are_data_over_rest_and_mcp(open_server, figure):
     assert not Path("/tmp/pwn.db").exists()  # the ATTACH payload created no file
     figure(f"security sql over rest+mcp payloads={len(INJECTIONS)} requests={4 * len(INJECTIONS) + mcp_answers} "
            f"memories_after={total} (nothing dropped)")
+
+
+def test_foreign_hosts_and_origins_are_refused_on_every_route(open_server, keyed, figure):
+    """DNS rebinding (a foreign Host) and foreign pages (a foreign Origin), on every route of the app."""
+    checked = 0
+    for server in (open_server, keyed):
+        for method, path in every_route():
+            for headers, status in (({"Host": f"rebind.evil.example:{server.port}"}, 421),
+                                    ({"Origin": "https://evil.example"}, 403), ({"Origin": "null"}, 403)):
+                extra = MCP_HEADERS if path == "/mcp" else {}
+                response = httpx2.request(method, server.url + path, headers={**extra, **headers}, timeout=30,
+                                          json=INIT if path == "/mcp" else {})
+                assert response.status_code == status, (method, path, headers, response.status_code)
+                assert set(response.json()) == {"error", "detail"}
+                checked += 1
+    figure(f"security host/origin requests={checked} (every route, with and without a key) refused=all "
+           "(421 foreign Host, 403 foreign Origin)")
 
 
 def test_cors_is_closed(open_server, keyed, figure):

@@ -5,13 +5,14 @@ Activated by the scripts in this folder when MCP_MEMORY_EMBEDDER=hash; never ins
 
 from mcp_memory import hookimpl
 from mcp_memory.plugins import get_plugin_manager
+from mcp_memory.registration import EmbedderBackend
 from mcp_memory.testing import HashEmbedder
 
 
 class HashEmbedderPlugin:
     @hookimpl
     def memory_register_embedder(self, register):
-        register("hash", lambda settings: HashEmbedder(dimension=64))
+        register(EmbedderBackend(name="hash", factory=lambda settings: HashEmbedder(dimension=64)))
 
 
 def install_if_selected(settings) -> None:

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hash_embedder_plugin import install_if_selected
 from mcp_memory.config import Settings
 from mcp_memory.models import content_hash
-from mcp_memory.service import NewMemory, open_service
+from mcp_memory.results import NewMemory
+from mcp_memory.service import open_service
 
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
          "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform",
@@ -63,8 +64,8 @@ class Worker:
     async def store(self) -> None:
         item = self.new_item()
         result = await self.svc.store(item.content, tags=item.tags, metadata=item.metadata)
-        if result.duplicate:
-            return self.fail("store", f"own new content reported as duplicate: {item.content!r}")
+        if not result.stored:
+            return self.fail("store", f"own new content not stored (duplicate or near-duplicate): {item.content!r}")
         self.acknowledge_store(result.memory.content_hash, item)
 
     def acknowledge_store(self, h: str, item: NewMemory) -> None:
@@ -76,7 +77,7 @@ class Worker:
         items = [self.new_item() for _ in range(self.rng.randint(2, 6))]
         results = await self.svc.store_batch(items)
         for item, result in zip(items, results):
-            if result.duplicate:
+            if not result.stored:
                 self.fail("store_batch", f"own new content reported as duplicate: {item.content!r}")
             else:
                 self.acknowledge_store(result.memory.content_hash, item)
@@ -114,7 +115,7 @@ class Worker:
             return await self.store()
         self.serial += 1
         tags = [self.tag, "updated", f"g{self.n}-{self.rng.randrange(GROUPS)}"]
-        memory = await self.svc.update_metadata(h, tags=tags, metadata={"version": self.serial})
+        memory = (await self.svc.update(h, tags=tags, metadata={"version": self.serial})).memory
         if memory.tags != tags:
             return self.fail("update", f"tags after update {memory.tags} != {tags}")
         self.live[h] = tags
@@ -140,7 +141,7 @@ class Worker:
     async def delete_group(self) -> None:
         group = f"g{self.n}-{self.rng.randrange(GROUPS)}"
         doomed = [h for h, tags in self.live.items() if group in tags]
-        deleted = await self.svc.delete_by_tag([group])
+        deleted = (await self.svc.delete_by_tag([group])).count
         if deleted != len(doomed):
             return self.fail("delete_by_tag", f"{group}: deleted {deleted}, expected {len(doomed)}")
         for h in doomed:

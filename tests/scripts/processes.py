@@ -23,11 +23,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def base_env(db: Path, port: int, hash_embedder: bool = True, **extra: str) -> dict[str, str]:
-    """Environment of a memory process: its database, its HTTP port, offline model; no inherited MCP_* keys."""
+def base_env(db: Path, port: int, hash_embedder: bool = True, store: str = "sqlite_vec", **extra: str
+             ) -> dict[str, str]:
+    """Environment of a memory process: its database, its HTTP port, offline model; no inherited MCP_* keys.
+
+    ``store="memory"``: the in-memory test store named after ``db`` (memory_store_plugin.py; one process only).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "WRITER_"))}
     env.update({"MCP_MEMORY_SQLITE_PATH": str(db), "MCP_HTTP_PORT": str(port), "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1", "LOG_LEVEL": "INFO", "MCP_MEMORY_WARMUP": "false"})
+                "TRANSFORMERS_OFFLINE": "1", "LOG_LEVEL": "INFO", "MCP_MEMORY_WARMUP": "false",
+                "MCP_MEMORY_STORAGE_BACKEND": store})
+    if store == "memory":
+        env["MCP_MEMORY_TEST_STORE"] = str(db)
     if hash_embedder:
         env["MCP_MEMORY_EMBEDDER"] = "hash"
     env.update(extra)

@@ -39,7 +39,7 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idemp
 Tags = Annotated[list[str] | str | None, Field(description='List, or comma-separated string: "api,decision".')]
 RequiredTags = Annotated[list[str] | str, Field(description='One or more tags: ["api"] or "api,decision".')]
 MemoryType = Annotated[str | None, Field(description='Kind of memory, e.g. "decision", "preference", "fact".')]
-NResults = Annotated[int, Field(ge=1, le=100, description="Most results to return.")]
+NResults = Annotated[int, Field(ge=1, description="Most results to return.")]
 ContentHash = Annotated[str, Field(description="A memory's content_hash, or a unique prefix of 8+ characters.")]
 Project = Annotated[str | None, Field(description=(
     'Another project to use instead of the current one; "global" for memories of no project.'))]
@@ -159,7 +159,7 @@ def register_tools(server: MCPServer, ops: Operations) -> None:
     async def list_memories(
         ctx: Context,
         page: Annotated[int, Field(ge=1, description="Page number, from 1.")] = 1,
-        page_size: Annotated[int, Field(ge=1, le=100, description="Memories per page.")] = 10,
+        page_size: Annotated[int, Field(ge=1, description="Memories per page.")] = 10,
         tag: Tags = None,
         memory_type: MemoryType = None,
         project: Project = None,

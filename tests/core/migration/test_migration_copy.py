@@ -109,7 +109,7 @@ async def test_plugin_migrator_of_unknown_size(stores):
         yield  # pragma: no cover
 
     stores.migrators.update({"gen": open_source, "nothing": empty_source})
-    plugins._override._registry = None
+    plugins._override._registry = None  # the migrators were added after the first registration
     report = await migrate(SETTINGS, "gen", "mem", "x", "b", quiet=True)
     assert report.source_count is None and report.copied == 8 and report.embedded == 8 and report.verified
     with pytest.raises(InvalidInputError, match="holds no memories"):

@@ -1,4 +1,5 @@
-"""A real Chroma server (`chroma run`) for the tests that need one, started once per session."""
+"""Fixtures of the chroma tests: a real Chroma server (`chroma run`) started once per session, a fresh
+collection on it per test, and the asyncio backend."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,50 @@ def chroma_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Admin:
+    """A client of the test server for the tests' own housekeeping."""
+
+    def __init__(self, host: str, port: int):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
+
+    def names(self) -> set[str]:
+        return {getattr(c, "name", c) for c in self.client.list_collections()}
+
+    def delete_collection(self, name: str) -> None:
+        self.client.delete_collection(name)
+
+
+@pytest.fixture(scope="session")
+def chroma_admin(chroma_server):
+    return Admin(*chroma_server)
+
+
+@pytest.fixture
+def server_url(chroma_server, chroma_admin):
+    """The URL of a fresh collection on the test server (dropped after the test)."""
+    host, port = chroma_server
+    name = f"t-{uuid.uuid4().hex}"
+    yield f"http://{host}:{port}/{name}"
+    if name in chroma_admin.names():
+        chroma_admin.delete_collection(name)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def legacy_v1():
+    """The module ``legacy_v1.py`` beside this file: writes a store as the previous plugin did."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("chroma_legacy_v1", Path(__file__).with_name("legacy_v1.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

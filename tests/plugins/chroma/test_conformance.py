@@ -1,11 +1,13 @@
-"""The core's storage conformance suite against Chroma: a local directory and a real `chroma run` server."""
+"""The core's storage conformance suite against Chroma: a local directory and a real `chroma run` server, each
+without and with word search (``MCP_MEMORY_CHROMA_LEXICAL``)."""
 
 from __future__ import annotations
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.testing import StorageConformance
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory_chroma.storage import ChromaLexicalStorage, ChromaStorage
 
 
 class TestChromaLocal(StorageConformance):
@@ -13,22 +15,31 @@ class TestChromaLocal(StorageConformance):
 
     @pytest.fixture
     def make_storage(self, tmp_path):
-        return lambda: ChromaStorage(Settings(chroma_path=tmp_path / "unused"), location=str(tmp_path / "chroma"))
+        settings = Settings().with_changes(MCP_MEMORY_CHROMA_PATH=str(tmp_path / "unused"))
+        return lambda: ChromaStorage(settings, location=str(tmp_path / "chroma"))
 
 
 class TestChromaServer(StorageConformance):
-    """Each test gets its own collection on the shared server by deleting it first."""
+    """Each test gets its own collection on the shared server (named in the URL), dropped afterwards."""
 
     persistent = True
 
     @pytest.fixture
-    def make_storage(self, chroma_server):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    def make_storage(self, server_url):
+        return lambda: ChromaStorage(Settings(), location=server_url)
 
-        host, port = chroma_server
-        client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-        for collection in client.list_collections():
-            client.delete_collection(getattr(collection, "name", collection))
-        settings = Settings(chroma_host=host, chroma_port=port)
-        return lambda: ChromaStorage(settings)
+
+class TestChromaLocalLexical(StorageConformance):
+    persistent = True
+
+    @pytest.fixture
+    def make_storage(self, tmp_path):
+        return lambda: ChromaLexicalStorage(Settings(), location=str(tmp_path / "chroma"))
+
+
+class TestChromaServerLexical(StorageConformance):
+    persistent = True
+
+    @pytest.fixture
+    def make_storage(self, server_url):
+        return lambda: ChromaLexicalStorage(Settings(), location=server_url)

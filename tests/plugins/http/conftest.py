@@ -1,4 +1,8 @@
-"""Fixtures of the http plugin tests: real ``memory http`` servers on free loopback ports."""
+"""Fixtures of the http plugin tests: real ``memory http`` servers on free loopback ports.
+
+The servers use the in-memory test store and the HashEmbedder (see http_support.py). Tests that need one store
+shared by several processes use sqlite_vec and are skipped while it is not installed (``needs_sqlite_vec``).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from hash_embedder_plugin import HashEmbedderPlugin  # noqa: E402
-from processes import API_KEY, HttpServer, base_env, free_port  # noqa: E402
+from http_support import settings_for, start_server  # noqa: E402
+from memory_store_plugin import MemoryStorePlugin  # noqa: E402
+from processes import API_KEY, free_port  # noqa: E402
 
 from mcp_memory import plugins  # noqa: E402
 from mcp_memory.config import Settings  # noqa: E402
@@ -59,9 +66,8 @@ def json_server():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One server (HashEmbedder, no API key) shared by a module's tests."""
-    tmp = tmp_path_factory.mktemp("server")
-    srv = HttpServer(base_env(tmp / "m.db", free_port()), tmp / "server.log").wait_ready()
+    """One server (no API key) shared by a module's tests."""
+    srv = start_server(tmp_path_factory.mktemp("server"))
     yield srv
     srv.stop()
 
@@ -69,21 +75,22 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory):
     """A server that requires MCP_API_KEY."""
-    tmp = tmp_path_factory.mktemp("keyed")
-    srv = HttpServer(base_env(tmp / "m.db", free_port(), MCP_API_KEY=API_KEY), tmp / "server.log").wait_ready()
+    srv = start_server(tmp_path_factory.mktemp("keyed"), MCP_API_KEY=API_KEY)
     yield srv
     srv.stop()
 
 
 @pytest.fixture
 def local_plugins(monkeypatch):
-    """This process's plugin manager: the installed sqlite_vec, wal and http plugins plus the hash embedder."""
-    pm = plugins.PluginManager(Settings(plugins_allowed=frozenset({"sqlite_vec", "wal", "http"})))
+    """This process's plugin manager: the installed http plugin (and sqlite_vec, wal when installed), the in-memory
+    test store and the hash embedder."""
+    pm = plugins.PluginManager(Settings(plugins_allowed=frozenset({"http", "sqlite_vec", "wal"})))
     pm.register_object(HashEmbedderPlugin(), "test-hash-embedder")
-    monkeypatch.setattr(plugins, "_default", pm)
+    pm.register_object(MemoryStorePlugin(), "test-memory-store")
+    monkeypatch.setattr(plugins, "_override", pm)
     return pm
 
 
 @pytest.fixture
 def local_settings(tmp_path):
-    return Settings(sqlite_path=tmp_path / "local.db", embedder="hash", http_port=free_port())
+    return settings_for(free_port(), tmp_path / "local")

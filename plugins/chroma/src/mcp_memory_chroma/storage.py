@@ -1,20 +1,25 @@
-"""``ChromaStorage``: the ``MemoryStorage`` protocol over a Chroma collection, local or on a server.
+"""``ChromaStorage``: the ``MemoryStorage`` protocol over one Chroma collection, local or on a server.
 
-Chroma's client is synchronous: every call runs in a worker thread under one lock. We always pass our
-own embeddings; the collection has no embedding function, so Chroma never downloads a model.
+Chroma's client is synchronous: every call runs in a worker thread under one lock per store. We always pass
+our own embeddings; the collection has no embedding function, so Chroma never downloads a model. Nothing is
+created before the first write: opening, reading, counting and stats leave a missing store missing
+(``connection``). The record layout is in ``layout``, filters in ``where``, BM25 in ``lexical``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import threading
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, MemoryServiceError, StorageError
 from mcp_memory.logging import get_logger
 from mcp_memory.models import (
@@ -23,40 +28,24 @@ from mcp_memory.models import (
     Vector,
     relevance_from_cosine_distance,
 )
-from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory.protocols import LIVE, TRASH, EmbeddingInfo, Filter
+from mcp_memory.storage_base import BaseStorage
 
-from . import layout
+from . import layout, lexical
+from .config import COLLECTION, local_path, parse_remote
+from .connection import Connection
+from .where import Where, both, translate
 
 log = get_logger(__name__)
 
-COLLECTION = "mcp_memory"
-#: records per get(): Chroma's local store fails one returning more than about 32k ("too many SQL variables")
-GET_PAGE = 10_000
-_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+#: candidates of the unfiltered first try of a filtered search: 2k + PROBE_EXTRA nearest
+PROBE_EXTRA = 32
+#: above max(4k, this many) trashed records, a filtered live search asks Chroma for ``trashed = 0`` instead
+#: of k more neighbours than there are trashed records
+CROWD_LIMIT = 1000
+#: creation-time windows (seconds back from now) where a page of the newest live memories is looked for first
+WINDOWS = (86_400.0, 7 * 86_400.0, 30 * 86_400.0, 365 * 86_400.0)
 T = TypeVar("T")
-
-
-def parse_remote(location: str | None, settings: Any) -> tuple[str, int, bool] | None:
-    """(host, port, ssl) when this store talks to a Chroma server, None for a local directory.
-
-    A server is used when ``location`` is an ``http(s)://host:port`` URL, or when
-    ``MCP_MEMORY_CHROMA_HOST`` is set and ``location`` is empty or ``host:port``; any other
-    ``location`` is a local directory.
-    """
-    if location and location.startswith(("http://", "https://")):
-        ssl = location.startswith("https://")
-        rest = location.split("://", 1)[1].rstrip("/")
-        match = _HOST_PORT.match(rest)
-        if match:
-            return match["host"].strip("[]"), int(match["port"]), ssl
-        return rest, 443 if ssl else 8000, ssl
-    host = getattr(settings, "chroma_host", None)
-    if not host:
-        return None
-    if location:
-        match = _HOST_PORT.match(location)
-        return (match["host"].strip("[]"), int(match["port"]), False) if match else None
-    return host, int(getattr(settings, "chroma_port", 8000)), False
 
 
 def _dir_size(path: Path) -> int:
@@ -70,27 +59,22 @@ def _dir_size(path: Path) -> int:
     return total
 
 
-class ChromaStorage:
-    """A memory store in one Chroma collection (``mcp_memory``), cosine space."""
+class ChromaStorage(BaseStorage):
+    """A memory store in one Chroma collection (``mcp_memory``, cosine space), trash and usage included."""
 
     backend_name = "chroma"
 
-    def __init__(self, settings: Any, location: str | None = None):
+    def __init__(self, settings: Settings | None = None, location: str | None = None):
         self.settings = settings
         self.remote = parse_remote(location, settings)
-        self.path = None if self.remote else Path(location or settings.chroma_path).expanduser()
-        self._client: Any = None
-        self._collection: Any = None
-        self._embedding: EmbeddingInfo | None = None
+        self.path = None if self.remote else local_path(location, settings)
+        self.collection_name = self.remote.collection if self.remote else COLLECTION
+        self.db = Connection(self.remote, self.path, self.collection_name)
         self._lock = threading.Lock()
-        self._max_batch = 1000
 
     @property
-    def where(self) -> str:
-        if self.remote:
-            host, port, ssl = self.remote
-            return f"{'https' if ssl else 'http'}://{host}:{port}"
-        return str(self.path)
+    def location(self) -> str:
+        return self.db.location
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -101,301 +85,364 @@ class ChromaStorage:
                 except MemoryServiceError:
                     raise
                 except Exception as exc:
-                    raise StorageError(f"Chroma at {self.where} failed: {type(exc).__name__}: {exc}") from exc
+                    raise StorageError(f"Chroma at {self.location} failed: {type(exc).__name__}: {exc}") from exc
         return await asyncio.to_thread(locked)
 
-    def _connect(self) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    def _rows(self, collection: Any, where: Filter, w: Where) -> list[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of the records ``where`` selects: Chroma's where, then the trash flag (exact filters)
+        or ``Filter.matches`` (the others)."""
+        got = self.db.scan(collection, w.candidates, ["metadatas"])
+        rows = [(i, m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        if w.exact:
+            return [(i, m) for i, m in rows if layout.is_trashed(m) == w.trashed]
+        return [(i, m) for i, m in rows if where.matches(layout.to_memory(i, "", m))]
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        try:
-            if self.remote:
-                host, port, ssl = self.remote
-                return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
-            self.path.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
-        except Exception as exc:
-            fix = ("start it (chroma run --path DIR --host HOST --port PORT) or check MCP_MEMORY_CHROMA_HOST/_PORT"
-                   if self.remote else "check MCP_MEMORY_CHROMA_PATH points to a writable directory")
-            raise StorageError(f"cannot open Chroma at {self.where}: {type(exc).__name__}: {exc}; {fix}") from exc
+    def _count(self, collection: Any, where: Filter, w: Where) -> int:
+        if w.empty:
+            return 0
+        if not w.exact:
+            return len(self._rows(collection, where, w))
+        if w.trashed:
+            return len(self.db.scan(collection, w.candidates, [])["ids"])
+        if w.clause is None:
+            return int(collection.count()) - len(self.db.trashed(collection))
+        return len(set(self.db.scan(collection, w.clause, [])["ids"]) - self.db.trashed(collection))
 
-    def _open(self, embedding: EmbeddingInfo | None) -> None:
-        if self._client is None:
-            self._client = self._connect()
-            try:
-                self._max_batch = int(self._client.get_max_batch_size())
-            except Exception:
-                self._max_batch = 1000
-        if embedding is None:
-            names = {getattr(c, "name", c) for c in self._client.list_collections()}
-            if COLLECTION in names:
-                self._collection = self._client.get_collection(COLLECTION, embedding_function=None)
-                self._embedding = self._recorded()
-            return
-        self._collection = self._client.get_or_create_collection(
-            COLLECTION,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": embedding.model, "embedding_dimension": embedding.dimension},
-            embedding_function=None,
-        )
-        recorded = self._recorded()
-        if recorded is None:
-            self._collection.modify(metadata={"embedding_model": embedding.model,
-                                              "embedding_dimension": embedding.dimension})
-        elif recorded != embedding:
-            raise EmbeddingError(
-                f"the Chroma collection at {self.where} holds vectors of {recorded.model} "
-                f"({recorded.dimension} dims) but the embedder is {embedding.model} ({embedding.dimension} dims); "
-                "set MCP_MEMORY_EMBEDDING_MODEL back, or migrate to a new store "
-                "(memory migrate --from chroma --to sqlite_vec ...) which re-embeds"
-            )
-        self._embedding = embedding
+    def _vectors(self, items: Sequence[tuple[Memory, Vector]]) -> np.ndarray:
+        vectors = np.asarray([np.asarray(v, dtype=np.float32) for _, v in items], dtype=np.float32)
+        if vectors.ndim != 2:
+            raise EmbeddingError(f"vectors must all have one length, got shape {vectors.shape}")
+        expected = self.db.embedding.dimension if self.db.embedding else None
+        if expected is not None and vectors.shape[1] != expected:
+            raise EmbeddingError(f"vector has {vectors.shape[1]} dimensions, the store expects {expected} "
+                                 f"({self.db.embedding.model if self.db.embedding else '?'})")
+        return vectors
 
-    def _recorded(self) -> EmbeddingInfo | None:
-        meta = self._collection.metadata or {}
-        model, dim = meta.get("embedding_model"), meta.get("embedding_dimension")
-        if isinstance(model, str) and isinstance(dim, int):
-            return EmbeddingInfo(model, dim)
-        return None
-
-    def _require(self) -> Any:
-        if self._collection is None:
-            if self._client is None:
-                raise StorageError("the Chroma store is not initialised: call initialize() first")
-            self._collection = self._client.get_or_create_collection(
-                COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
-        return self._collection
-
-    def _get_all(self, include: list[str], **kwargs: Any) -> dict[str, list[Any]]:
-        """``collection.get`` of every matching record, read in pages of ``GET_PAGE``."""
-        out: dict[str, list[Any]] = {key: [] for key in ("ids", *include)}
-        offset = 0
-        while True:
-            got = self._collection.get(include=include, limit=GET_PAGE, offset=offset, **kwargs)
-            for key in out:
-                out[key].extend(got[key] or [])
-            if len(got["ids"]) < GET_PAGE:
-                return out
-            offset += GET_PAGE
-
-    def _get(self, **kwargs: Any) -> list[Memory]:
-        if self._collection is None:
-            return []
-        got = self._get_all(["documents", "metadatas"], **kwargs)
-        return [layout.to_memory(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
-
-    def _existing(self, ids: Sequence[str]) -> set[str]:
-        if self._collection is None or not ids:
-            return set()
-        found: set[str] = set()
-        for start in range(0, len(ids), self._max_batch):
-            found.update(self._collection.get(ids=list(ids[start:start + self._max_batch]), include=[])["ids"])
-        return found
-
-    def _headers(self, where: dict[str, Any] | None) -> list[tuple[float, str]]:
-        """(created_at, id) of every matching record, without documents."""
-        if self._collection is None:
-            return []
-        got = self._get_all(["metadatas"], where=where)
-        out = []
-        for record_id, meta in zip(got["ids"], got["metadatas"]):
-            created = (meta or {}).get("created_at", 0.0)
-            out.append((float(created) if isinstance(created, (int, float)) else 0.0, record_id))
-        return out
-
-    def _by_ids(self, ids: Sequence[str], vectors: bool = False) -> list[tuple[Memory, Vector | None]]:
-        if not ids:
-            return []
-        include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
-        got = self._collection.get(ids=list(ids), include=include)
-        embeddings = got.get("embeddings") if vectors else None
-        rows: dict[str, tuple[Memory, Vector | None]] = {}
-        for n, record_id in enumerate(got["ids"]):
-            vector = None
-            if embeddings is not None and len(embeddings) > n and embeddings[n] is not None:
-                vector = np.asarray(embeddings[n], dtype=np.float32).tolist()
-            rows[record_id] = (layout.to_memory(record_id, got["documents"][n], got["metadatas"][n]), vector)
-        return [rows[i] for i in ids if i in rows]
-
-    @staticmethod
-    def _filters(tags: Sequence[str] | None, memory_type: str | None) -> dict[str, Any] | None:
-        return layout.combine(layout.tags_filter(tags) if tags else None,
-                              {"memory_type": memory_type} if memory_type is not None else None)
+    def _metas(self, collection: Any, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {i: row["metadata"] or {} for i, row in self.db.by_ids(collection, list(dict.fromkeys(hashes)),
+                                                                     ["metadatas"]).items()}
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def initialize(self, embedding: EmbeddingInfo | None) -> None:
-        await self._call(self._open, embedding)
-        log.debug("chroma store opened", location=self.where, collection=COLLECTION)
+        self.db.wanted = embedding
+        self.db.embedding = embedding
+
+        def work() -> None:
+            if self.remote:
+                client = self.db.connect(False)
+                try:
+                    client.heartbeat()
+                except Exception as exc:
+                    raise StorageError(f"the Chroma server at {self.location} does not answer: {exc}; start it "
+                                       "(chroma run --path DIR --host HOST --port PORT) or check "
+                                       "MCP_MEMORY_CHROMA_HOST/_PORT") from exc
+            self.db.attach(create=False)
+
+        await self._call(work)
+        log.debug("chroma store opened", location=self.location, collection=self.collection_name,
+                  exists=self.db.collection is not None)
 
     async def close(self) -> None:
-        client, self._client, self._collection = self._client, None, None
-        if client is not None and hasattr(client, "close"):
-            try:
-                await asyncio.to_thread(client.close)
-            except Exception as exc:  # closing must never raise
-                log.warning("closing chroma client failed", error=str(exc))
+        try:
+            await asyncio.to_thread(self.db.close)
+        except Exception as exc:  # noqa: BLE001 - closing must never raise
+            log.warning("closing chroma client failed", error=str(exc))
 
     # -- writes ------------------------------------------------------------------------------
-    async def store(self, memory: Memory, embedding: Vector) -> bool:
-        return (await self.store_batch([(memory, embedding)]))[0]
-
     async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
         if not items:
             return []
 
         def work() -> list[bool]:
-            collection = self._require()
-            existing = self._existing([m.content_hash for m, _ in items])
+            collection = self.db.attach(create=True)
+            existing = set(self.db.by_ids(collection, [m.content_hash for m, _ in items], []))
             results: list[bool] = []
             fresh: list[tuple[Memory, Vector]] = []
             for memory, vector in items:
-                if memory.content_hash in existing:
-                    results.append(False)
-                else:
+                results.append(memory.content_hash not in existing)
+                if results[-1]:
                     existing.add(memory.content_hash)
                     fresh.append((memory, vector))
-                    results.append(True)
-            for start in range(0, len(fresh), self._max_batch):
-                chunk = fresh[start:start + self._max_batch]
-                vectors = np.asarray([np.asarray(v, dtype=np.float32) for _, v in chunk], dtype=np.float32)
-                if self._embedding is not None and vectors.shape[1] != self._embedding.dimension:
-                    raise EmbeddingError(f"vector has {vectors.shape[1]} dimensions, the store expects "
-                                         f"{self._embedding.dimension} ({self._embedding.model})")
-                collection.add(ids=[m.content_hash for m, _ in chunk], embeddings=vectors,
+            for start in range(0, len(fresh), self.db.max_batch):
+                chunk = fresh[start:start + self.db.max_batch]
+                collection.add(ids=[m.content_hash for m, _ in chunk], embeddings=self._vectors(chunk),
                                documents=[m.content for m, _ in chunk],
                                metadatas=[layout.to_record_metadata(m) for m, _ in chunk])
             return results
 
         return await self._call(work)
 
-    async def delete(self, content_hash: str) -> bool:
+    async def update_memory(self, memory: Memory) -> bool:
         def work() -> bool:
-            if not self._existing([content_hash]):
+            collection = self.db.attach()
+            if collection is None:
                 return False
-            self._collection.delete(ids=[content_hash])
+            old = self._metas(collection, [memory.content_hash]).get(memory.content_hash)
+            current = layout.to_memory(memory.content_hash, "", old) if old is not None else None
+            if current is None or current.trashed:
+                return False
+            changed = current.with_changes(tags=list(memory.tags), memory_type=memory.memory_type,
+                                           metadata=dict(memory.metadata), project=memory.project,
+                                           updated_at=memory.updated_at, last_used_at=memory.last_used_at,
+                                           use_count=memory.use_count)
+            self.db.update(collection, [(memory.content_hash,
+                                       layout.patch(old or {}, layout.to_record_metadata(changed)))])
             return True
 
         return await self._call(work)
 
-    async def delete_by_tag(self, tags: Sequence[str]) -> int:
+    async def _change(self, hashes: Sequence[str], trashed: bool,
+                      change: Callable[[Memory], Memory | None]) -> list[str]:
+        """Apply ``change`` to the memories of these hashes whose trashed state is ``trashed``."""
+        def work() -> list[str]:
+            collection = self.db.attach()
+            if collection is None or not hashes:
+                return []
+            metas = self._metas(collection, hashes)
+            patches = []
+            for record_id in dict.fromkeys(hashes):
+                old = metas.get(record_id)
+                if old is None:
+                    continue
+                current = layout.to_memory(record_id, "", old)
+                if current.trashed != trashed:
+                    continue
+                changed = change(current)
+                if changed is not None:
+                    patches.append((record_id, layout.patch(old, layout.to_record_metadata(changed))))
+            self.db.update(collection, patches)
+            return [record_id for record_id, _ in patches]
+
+        return await self._call(work)
+
+    async def trash(self, hashes: Sequence[str], at: float, reason: str,
+                    replaced_by: str | None = None) -> list[str]:
+        return await self._change(hashes, False, lambda m: m.with_changes(deleted_at=at, deleted_reason=reason,
+                                                                          replaced_by=replaced_by))
+
+    async def restore(self, hashes: Sequence[str]) -> list[str]:
+        return await self._change(hashes, True, lambda m: m.with_changes(deleted_at=None, deleted_reason=None,
+                                                                         replaced_by=None))
+
+    async def mark_used(self, hashes: Sequence[str], at: float) -> None:
+        await self._change(hashes, False, lambda m: m.with_changes(last_used_at=at, use_count=m.use_count + 1))
+
+    async def purge(self, hashes: Sequence[str]) -> int:
         def work() -> int:
-            if self._collection is None or not tags:
+            collection = self.db.attach()
+            if collection is None or not hashes:
                 return 0
-            ids = self._get_all([], where=layout.tags_filter(tags))["ids"]
-            for start in range(0, len(ids), self._max_batch):
-                self._collection.delete(ids=ids[start:start + self._max_batch])
-            return len(ids)
-
-        return await self._call(work)
-
-    async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
-                                     metadata: dict[str, Any], updated_at: float) -> bool:
-        def work() -> bool:
-            if self._collection is None:
-                return False
-            got = self._collection.get(ids=[content_hash], include=["documents", "metadatas"])
-            if not got["ids"]:
-                return False
-            old_meta = got["metadatas"][0] or {}
-            current = layout.to_memory(content_hash, got["documents"][0], old_meta)
-            changed = current.with_changes(tags=list(tags), memory_type=memory_type, metadata=dict(metadata),
-                                           updated_at=updated_at)
-            patch = layout.update_metadata(old_meta, layout.to_record_metadata(changed))
-            self._collection.update(ids=[content_hash], metadatas=[patch])
-            return True
+            metas = self._metas(collection, hashes)
+            doomed = [i for i in dict.fromkeys(hashes) if i in metas and metas[i].get("trashed") == 1]
+            for start in range(0, len(doomed), self.db.max_batch):
+                collection.delete(ids=doomed[start:start + self.db.max_batch])
+            return len(doomed)
 
         return await self._call(work)
 
     # -- reads -------------------------------------------------------------------------------
-    async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
-                       memory_type: str | None = None) -> list[QueryResult]:
+    async def get_by_hash(self, content_hash: str, trashed: bool | None = False) -> Memory | None:
+        def work() -> Memory | None:
+            collection = self.db.attach()
+            if collection is None:
+                return None
+            row = self.db.by_ids(collection, [content_hash], ["documents", "metadatas"]).get(content_hash)
+            if row is None:
+                return None
+            memory = layout.to_memory(content_hash, row["document"], row["metadata"])
+            return memory if trashed is None or memory.trashed == trashed else None
+
+        return await self._call(work)
+
+    async def find_hashes(self, prefix: str, limit: int = 10) -> list[str]:
+        def work() -> list[str]:
+            collection = self.db.attach()
+            if collection is None or limit < 1:
+                return []
+            ids = self.db.scan(collection, None, [])["ids"]
+            return sorted(i for i in ids if i.startswith(prefix))[:limit]
+
+        return await self._call(work)
+
+    def _nearest(self, collection: Any, query: np.ndarray, n: int, where: dict[str, Any] | None = None,
+                 ids: list[str] | None = None, metadata: bool = False) -> list[tuple[str, float, Any]]:
+        """(id, relevance, metadata or None) of the n nearest records, nearest first (no documents)."""
+        got = collection.query(query_embeddings=query, n_results=n, where=where, ids=ids,
+                               include=["metadatas", "distances"] if metadata else ["distances"])
+        found, distances = got["ids"][0], got["distances"][0]
+        metas = got["metadatas"][0] if metadata else [None] * len(found)
+        return [(i, relevance_from_cosine_distance(d), m or {}) for i, d, m in zip(found, distances, metas, strict=True)]
+
+    def _filtered(self, collection: Any, query: np.ndarray, k: int, where: Filter,
+                  w: Where) -> list[tuple[str, float]]:
+        """The k nearest the filter selects, with the filter in Chroma (the probe found too few)."""
+        if not w.exact:  # metadata conditions: the candidates' ids
+            ids = [record_id for record_id, _ in self._rows(collection, where, w)]
+            found = []
+            for start in range(0, len(ids), self.db.max_batch):
+                chunk = ids[start:start + self.db.max_batch]
+                found.extend(self._nearest(collection, query, min(k, len(chunk)), ids=chunk))
+            return [(i, score) for i, score, _ in found]
+        if w.trashed:
+            return [(i, score) for i, score, _ in self._nearest(collection, query, k, w.candidates)]
+        nearest = self._nearest(collection, query, k, w.clause, metadata=True)
+        live = [(i, score) for i, score, m in nearest if not layout.is_trashed(m)]
+        if len(live) == len(nearest) or len(nearest) < k:  # no trashed one among them, or every record seen
+            return live
+        trashed = self.db.trashed(collection)
+        if len(trashed) > max(4 * k, CROWD_LIMIT):
+            return [(i, score) for i, score, _ in self._nearest(collection, query, k, both(w.clause, {"trashed": 0}))]
+        nearest = self._nearest(collection, query, k + len(trashed), w.clause)
+        return [(i, score) for i, score, _ in nearest if i not in trashed]
+
+    def _results(self, collection: Any, scored: list[tuple[str, float]]) -> list[QueryResult]:
+        rows = self.db.by_ids(collection, [i for i, _ in scored], ["documents", "metadatas"])
+        return [QueryResult(layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]), score)
+                for i, score in scored if i in rows]
+
+    async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        """Nearest first. The 2k + 32 nearest, unfiltered, answer most filters: a where clause that selects most
+        records costs Chroma far more than a few extra neighbours (when some but fewer than k match, a second
+        try takes twice as many as their share suggests, up to 4 times more). When they hold fewer than k, the
+        filter goes to Chroma: for live memories without ``trashed = 0`` (which matches nearly everything),
+        and when trashed ones are among the k nearest, asking for k more than there are trashed records and
+        dropping those; with metadata conditions, as the ids of the candidates read here. Documents are read
+        for the k results only."""
         def work() -> list[QueryResult]:
-            if self._collection is None or k < 1 or self._collection.count() == 0:
+            collection = self.db.attach()
+            w = translate(where, self.db.native)
+            if collection is None or k < 1 or w.empty:
                 return []
-            got = self._collection.query(
-                query_embeddings=np.asarray([embedding], dtype=np.float32), n_results=k,
-                where=self._filters(tags, memory_type), include=["documents", "metadatas", "distances"])
-            ids, docs, metas, dists = got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
-            results = [QueryResult(layout.to_memory(i, d, m), relevance_from_cosine_distance(dist))
-                       for i, d, m, dist in zip(ids, docs, metas, dists)]
-            results.sort(key=lambda r: r.relevance_score, reverse=True)
-            return results
+            query = np.asarray([embedding], dtype=np.float32)
+            n = 2 * k + PROBE_EXTRA
+            nearest = self._nearest(collection, query, n, metadata=True)
+            hits = [(i, score) for i, score, m in nearest if where.matches(layout.to_memory(i, "", m))]
+            if 0 < len(hits) < k and len(nearest) == n:  # a rarer filter: twice the neighbours it seems to need
+                n = min(2 * k * n // len(hits) + PROBE_EXTRA, 4 * n)
+                nearest = self._nearest(collection, query, n, metadata=True)
+                hits = [(i, score) for i, score, m in nearest if where.matches(layout.to_memory(i, "", m))]
+            if len(hits) < k and len(nearest) == n:  # fewer than n back: that was every record
+                hits = self._filtered(collection, query, k, where, w)
+            hits.sort(key=lambda hit: hit[1], reverse=True)
+            return self._results(collection, hits[:k])
 
         return await self._call(work)
 
-    async def search_by_tag(self, tags: Sequence[str], match_all: bool = False,
-                            limit: int | None = None) -> list[Memory]:
-        if not tags:
-            return []
-        found = await self._call(lambda: self._get(where=layout.tags_filter(tags, match_all)))
-        return layout.newest_first(found)[:limit] if limit else layout.newest_first(found)
+    def _newest(self, collection: Any, where: Filter, need: int) -> list[tuple[str, dict[str, Any]]] | None:
+        """Rows holding the ``need`` newest live memories ``where`` selects, read from growing windows of
+        creation time (the last day, week, month, year before now or the filter's end) and filtered here; None
+        when a window that holds them would cover more than a quarter of the store. Memories older than a
+        window are older than everything in it, so the newest ones are exact."""
+        anchor = where.end if where.end is not None else time.time()
+        total = int(collection.count())
+        for span in WINDOWS:
+            ids = self.db.scan(collection, {"created_at": {"$gte": anchor - span}}, [])["ids"]
+            if len(ids) * 4 > total:
+                return None
+            metas = self.db.by_ids(collection, ids, ["metadatas"])
+            rows = [(i, row["metadata"] or {}) for i, row in metas.items()]
+            rows = [(i, m) for i, m in rows if where.matches(layout.to_memory(i, "", m))]
+            if len(rows) >= need:
+                return rows
+        return None
 
-    async def search_by_time(self, start: float | None, end: float | None,
-                             limit: int | None = None) -> list[Memory]:
-        where = layout.combine({"created_at": {"$gte": float(start)}} if start is not None else None,
-                               {"created_at": {"$lte": float(end)}} if end is not None else None)
-        found = await self._call(lambda: self._get(where=where))
-        return layout.newest_first(found)[:limit] if limit else layout.newest_first(found)
-
-    async def list_memories(self, offset: int = 0, limit: int = 10, tags: Sequence[str] | None = None,
-                            memory_type: str | None = None) -> list[Memory]:
+    async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
+        """Newest first. Chroma cannot sort, so every match is read and sorted here; a page of live memories
+        under a broad filter (no tags, type, replaced_by or start: projects at most) is first looked for among
+        the recent ones (``_newest``), where a narrow filter is cheaper read whole."""
         def work() -> list[Memory]:
-            headers = sorted(self._headers(self._filters(tags, memory_type)), reverse=True)
-            page = [record_id for _, record_id in headers[offset:offset + limit]]
-            return [m for m, _ in self._by_ids(page)]
-
-        return await self._call(work)
-
-    async def count(self, tags: Sequence[str] | None = None, memory_type: str | None = None) -> int:
-        def work() -> int:
-            if self._collection is None:
-                return 0
-            where = self._filters(tags, memory_type)
-            if where is None:
-                return int(self._collection.count())
-            return len(self._get_all([], where=where)["ids"])
-
-        return await self._call(work)
-
-    async def get_by_hash(self, content_hash: str) -> Memory | None:
-        found = await self._call(lambda: self._get(ids=[content_hash]))
-        return found[0] if found else None
-
-    async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
-        order = [record_id for _, record_id in sorted(await self._call(lambda: self._headers(None)))]
-        for start in range(0, len(order), batch_size):
-            ids = order[start:start + batch_size]
-            batch = await self._call(self._by_ids, ids, True)
-            if batch:
-                yield batch
-
-    async def all_tags(self) -> list[tuple[str, int]]:
-        def work() -> list[tuple[str, int]]:
-            if self._collection is None:
+            collection = self.db.attach()
+            w = translate(where, self.db.native)
+            if collection is None or w.empty or (limit is not None and limit < 1):
                 return []
-            counts: dict[str, int] = {}
-            for meta in self._get_all(["metadatas"])["metadatas"]:
-                for tag in layout.to_memory("", "", meta).tags:
-                    counts[tag] = counts.get(tag, 0) + 1
+            broad = not where.trashed and limit is not None and w.narrow is None and where.start is None
+            recent = self._newest(collection, where, offset + limit) if broad and limit is not None else None
+            found = self._rows(collection, where, w) if recent is None else recent
+            keys = sorted((layout.listing_key(i, m) for i, m in found), reverse=True)
+            page = [i for _, i in (keys[offset:] if limit is None else keys[offset:offset + limit])]
+            rows = self.db.by_ids(collection, page, ["documents", "metadatas"])
+            return [layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]) for i in page if i in rows]
+
+        return await self._call(work)
+
+    async def count(self, where: Filter = LIVE) -> int:
+        def work() -> int:
+            collection = self.db.attach()
+            return 0 if collection is None else self._count(collection, where, translate(where, self.db.native))
+
+        return await self._call(work)
+
+    async def all_tags(self, where: Filter = LIVE) -> list[tuple[str, int]]:
+        def work() -> list[tuple[str, int]]:
+            collection = self.db.attach()
+            w = translate(where, self.db.native)
+            if collection is None or w.empty:
+                return []
+            rows = self._rows(collection, where, w)
+            tags = ((layout.tag_keys(m) if self.db.native else layout.to_memory(i, "", m).tags) for i, m in rows)
+            counts = Counter(tag for found in tags for tag in found)
             return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
         return await self._call(work)
 
-    def _size_mb(self) -> float:
-        if self.path is None or not self.path.exists():
+    async def projects(self) -> list[tuple[str | None, int]]:
+        def work() -> list[tuple[str | None, int]]:
+            collection = self.db.attach()
+            if collection is None:
+                return []
+            rows = self._rows(collection, LIVE, translate(LIVE, self.db.native))
+            counts = Counter((m.get("project") or None) if self.db.native else None for _, m in rows)
+            return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+
+        return await self._call(work)
+
+    async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
+        def order() -> list[str]:
+            collection = self.db.attach()
+            if collection is None:
+                return []
+            got = self.db.scan(collection, None, ["metadatas"])
+            return [i for _, i in sorted((layout.created_of(m or {}), i) for i, m in zip(got["ids"], got["metadatas"], strict=True))]
+
+        def fetch(ids: list[str]) -> list[tuple[Memory, Vector | None]]:
+            collection = self.db.attach()
+            if collection is None:
+                return []
+            rows = self.db.by_ids(collection, ids, ["documents", "metadatas", "embeddings"])
+            out: list[tuple[Memory, Vector | None]] = []
+            for record_id in ids:
+                row = rows.get(record_id)
+                if row is not None:
+                    vector = row["embedding"]
+                    out.append((layout.to_memory(record_id, row["document"], row["metadata"]),
+                                None if vector is None else np.asarray(vector, dtype=np.float32).tolist()))
+            return out
+
+        ids = await self._call(order)
+        for start in range(0, len(ids), max(1, batch_size)):
+            batch = await self._call(fetch, ids[start:start + max(1, batch_size)])
+            if batch:
+                yield batch
+
+    # -- upkeep ------------------------------------------------------------------------------
+    def _size_mb(self) -> float | None:
+        if self.path is None:
+            return None
+        if not self.path.exists():
             return 0.0
         return round(_dir_size(self.path) / (1024 * 1024), 3)
 
     async def get_stats(self) -> dict[str, Any]:
-        total = await self.count()
-        tags = await self.all_tags()
-        recorded = self._embedding
+        total, trashed, tags = await self.count(LIVE), await self.count(TRASH), await self.all_tags(LIVE)
+        recorded = self.db.embedding
         return {
             "backend": self.backend_name,
-            "location": self.where,
+            "location": self.location,
             "remote": self.remote is not None,
+            "collection": self.collection_name,
+            "layout_version": self.db.layout if self.db.collection is not None else None,
             "total_memories": total,
+            "trashed_memories": trashed,
             "unique_tags": len(tags),
             "database_size_mb": await asyncio.to_thread(self._size_mb),
             "embedding_model": recorded.model if recorded else None,
@@ -406,3 +453,47 @@ class ChromaStorage:
         size = await asyncio.to_thread(self._size_mb)
         return {"backend": self.backend_name, "size_before_mb": size, "size_after_mb": size,
                 "actions": [], "note": "Chroma compacts its own indexes; nothing to do"}
+
+
+class ChromaLexicalStorage(ChromaStorage):
+    """The chroma store with word search (``MCP_MEMORY_CHROMA_LEXICAL``): the ``lexical`` and ``hybrid`` modes.
+
+    Chroma has no ranking full-text index: every search reads the documents that hold a query word, so its
+    cost grows with them (about 0.1 s at 10k memories, 1 s at 100k, more over HTTP). Off by default, since
+    hybrid is the service's default mode and would pay it on every search.
+    """
+
+    async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        """BM25 over the words of ``query``: Chroma's regex document filter finds the candidates, the
+        scoring runs here (see ``lexical``)."""
+        words = lexical.words(query)
+
+        def work() -> list[QueryResult]:
+            collection = self.db.attach()
+            w = translate(where, self.db.native)
+            if collection is None or w.empty or k < 1 or not words:
+                return []
+            matching = {"where_document": {"$regex": lexical.prefilter(words)}}
+            if w.exact:  # documents only; the trashed ones among them are found by id
+                got = self.db.scan(collection, w.candidates, ["documents"], **matching)
+                skip = set() if w.trashed else self.db.trashed(collection)
+                texts = [(i, d or "") for i, d in zip(got["ids"], got["documents"], strict=True) if i not in skip]
+            else:
+                got = self.db.scan(collection, w.candidates, ["documents", "metadatas"], **matching)
+                texts = [(i, d or "") for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                         if where.matches(layout.to_memory(i, d, m))]
+            if not texts:
+                return []
+            ranked = lexical.rank(words, texts, self._scope(collection, w), k)
+            rows = self.db.by_ids(collection, [i for i, _ in ranked], ["documents", "metadatas"])
+            return [QueryResult(layout.to_memory(i, rows[i]["document"], rows[i]["metadata"]), score)
+                    for i, score in ranked if i in rows]
+
+        return await self._call(work)
+
+    def _scope(self, collection: Any, w: Where) -> int:
+        """BM25's N: the memories of the store in the state the filter reads (live or trashed), whatever the
+        other conditions, as search engines take their statistics from the whole index; counting the
+        filter's own memories would cost a scan of them per query."""
+        trashed = len(self.db.trashed(collection))
+        return trashed if w.trashed else int(collection.count()) - trashed

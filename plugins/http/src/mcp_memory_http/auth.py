@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mcp_memory.errors import ConfigError
 
-from .wire import error_body
+from .wire import respond
 
-#: Open without the key: a minimal identity (so clients can find the server) and the dashboard's static page
-#: and assets (they hold no data; the page asks for the key and sends it on every API call). The rest needs it.
-OPEN_PATHS = frozenset({"/api/health", "/"})
+#: Open without the key: a minimal identity (so clients can find the server), and the pages of the dashboard and
+#: the API docs with their files (they hold no data: the pages ask for the key and send it on every call).
+OPEN_PATHS = frozenset({"/api/health", "/", "/docs"})
 OPEN_PREFIXES = ("/static/",)
 
 
@@ -71,9 +71,5 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         reason = "wrong API key" if presented_key(headers) else "missing API key"
-        body = json.dumps(error_body("Unauthorized", f"{reason}: send 'Authorization: Bearer <MCP_API_KEY>' "
-                                                      "or 'X-API-Key: <MCP_API_KEY>'")).encode()
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"www-authenticate", b"Bearer")]})
-        await send({"type": "http.response.body", "body": body})
+        await respond(send, 401, "Unauthorized", f"{reason}: send 'Authorization: Bearer <MCP_API_KEY>' or "
+                      "'X-API-Key: <MCP_API_KEY>'", headers=((b"www-authenticate", b"Bearer"),))

@@ -1,12 +1,14 @@
-"""The web dashboard: static HTML, CSS and JS shipped in this package, served at ``/`` and ``/static/``.
+"""The web pages, shipped in this package (no CDN: they work offline): the dashboard at ``/``, the API docs at
+``/docs`` (rendered in the browser from ``/openapi.json``) and their files at ``/static/``.
 
-The page holds no data: it reads everything through the REST API and ``/api/events`` with the API key the
-user types in, so it is served without the key (see ``auth.OPEN_PATHS``).
+The pages hold no data: they read everything through the REST API with the API key the user types in, so they
+are served without the key (see ``auth.OPEN_PATHS``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
@@ -23,12 +25,17 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
+PAGES = {"/": "index.html", "/docs": "docs.html"}
 
-def install_dashboard(app: FastAPI) -> None:
-    """Serve the dashboard page at ``/`` and its assets at ``/static/``."""
 
-    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=SECURITY_HEADERS)
+def _page(name: str) -> Any:
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / name, media_type="text/html", headers=SECURITY_HEADERS)
+    return page
 
+
+def install_pages(app: FastAPI) -> None:
+    """Serve the dashboard at ``/``, the API docs at ``/docs`` and their files at ``/static/``."""
+    for path, name in PAGES.items():
+        app.add_api_route(path, _page(name), methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -2,7 +2,8 @@
 
 Stores are idempotent by content hash, so a write retried after the connection dropped is applied
 once. A retried store that comes back as a duplicate of what this client had just sent is reported
-as stored (the first try reached the server before it died).
+as stored (the first try reached the server before it died); a retried delete of a memory the first try
+moved to the trash answers as that first try would have.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import asyncio
 import contextlib
 import functools
 import inspect
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import NotFoundError
 from mcp_memory.logging import get_logger
-from mcp_memory.service import StoreResult
+from mcp_memory.results import DELETED, StoreResult, TrashResult
 
 from .client import ServerUnavailable
 
@@ -70,10 +72,20 @@ class FailoverService:
             try:
                 result = await getattr(self.inner, name)(*args, **kwargs)
             except NotFoundError:
-                if name == "delete" and exc.sent:  # the first try deleted it before the server went away
-                    return None
+                if name == "delete" and exc.sent:  # the first try may have trashed it before the server went away
+                    trashed = await self._trashed_by_first_try(*args, **kwargs)
+                    if trashed is not None:
+                        return trashed
                 raise
             return _as_sent(name, result) if exc.sent else result
+
+    async def _trashed_by_first_try(self, content_hash: Any) -> TrashResult | None:
+        """The answer a delete that reached the server would have given, if the memory is in the trash now."""
+        try:
+            [current, *_] = await self.inner.history(content_hash)
+        except Exception:  # noqa: BLE001 - nothing to report beyond the NotFoundError of the retry
+            return None
+        return TrashResult([current.content_hash]) if current.deleted_reason == DELETED else None
 
     async def _failover(self, generation: int) -> None:
         async with self._lock:
@@ -95,8 +107,11 @@ class FailoverService:
 
 def _as_sent(name: str, result: Any) -> Any:
     """A duplicate answer to a retried store means our first try was written: report it as stored."""
-    if name == "store" and isinstance(result, StoreResult):
-        return StoreResult(result.memory, duplicate=False)
+    def stored(r: Any) -> Any:
+        return StoreResult(r.memory, duplicate=False) if isinstance(r, StoreResult) and r.duplicate else r
+
+    if name == "store":
+        return stored(result)
     if name == "store_batch" and isinstance(result, list):
-        return [StoreResult(r.memory, duplicate=False) if isinstance(r, StoreResult) else r for r in result]
+        return [stored(r) for r in result]
     return result

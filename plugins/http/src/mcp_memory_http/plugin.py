@@ -1,15 +1,26 @@
-"""Entry point of the ``http`` plugin: coordination (tried first) and the ``memory http`` command."""
+"""Entry point of the ``http`` plugin: its settings, coordination (tried first) and the ``memory http`` command."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from mcp_memory import hookimpl
+from mcp_memory.config import Setting, Settings
+from mcp_memory.errors import ConfigError
+from mcp_memory.registration import Command
+
+from .settings import HTTP_SETTINGS, HttpSettings
+
+
+@hookimpl
+def memory_settings() -> Sequence[Setting]:
+    return HTTP_SETTINGS
 
 
 @hookimpl(tryfirst=True)
-def memory_coordinate(settings: Any, open_direct: Callable[[], Any]) -> Any:
+def memory_coordinate(settings: Settings, open_direct: Callable[[], Any]) -> Any:
     from .coordinate import decide
 
     return decide(settings, open_direct)
@@ -18,21 +29,23 @@ def memory_coordinate(settings: Any, open_direct: Callable[[], Any]) -> Any:
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default MCP_HTTP_HOST or 127.0.0.1); "
                                        "a non-loopback address needs MCP_API_KEY")
-    parser.add_argument("--port", type=int, help="port (default MCP_HTTP_PORT or 8000)")
+    parser.add_argument("--port", help="port (default MCP_HTTP_PORT or 8000)")
 
 
-def _run(args: argparse.Namespace, settings: Any) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .server import run_foreground
 
-    from mcp_memory.errors import ConfigError
-
-    if args.port is not None and not 1 <= args.port <= 65535:
-        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
-    changes = {k: v for k, v in (("http_host", args.host), ("http_port", args.port)) if v is not None}
-    return run_foreground(settings.with_changes(**changes))
+    given = {name: value for name, value in (("MCP_HTTP_HOST", args.host), ("MCP_HTTP_PORT", args.port))
+             if value is not None}
+    changed = settings.with_changes(**given)
+    try:
+        HttpSettings.of(changed)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{' (given with --host/--port)' if given else ''}") from None
+    return run_foreground(changed)
 
 
 @hookimpl
-def memory_register_cli(register: Callable[..., None]) -> None:
-    register("http", "serve the REST API, server-sent events and MCP over HTTP (other clients use it)",
-             _configure, _run)
+def memory_register_cli(register: Callable[[Command], None]) -> None:
+    register(Command(name="http", help="serve the dashboard, the REST API, server-sent events and MCP over HTTP "
+                                       "(other memory processes use it)", configure=_configure, run=_run))

@@ -9,7 +9,8 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -19,8 +20,10 @@ from mcp_memory.errors import ConfigError
 from mcp_memory.logging import get_logger
 
 from .app import create_app
-from .auth import check_bind
+from .auth import check_bind, is_loopback
 from .events import EventBus, PublishingService
+from .guard import accepted_hosts
+from .settings import HttpSettings
 
 log = get_logger(__name__)
 
@@ -79,7 +82,7 @@ class BackgroundServer:
 
     async def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started and not self.task.done():
+        while not self.server.started and not self.task.done():  # noqa: ASYNC110 - uvicorn has no "started" event
             await asyncio.sleep(0.01)
         if self.task.done():
             self.task.result()  # raises what went wrong
@@ -162,22 +165,33 @@ def _stop_on_signals(server: uvicorn.Server) -> None:
             loop.add_signal_handler(sig, stop)
 
 
+def _listening_log(http: HttpSettings) -> None:
+    """The one start-up line: where the dashboard, the API docs and MCP answer."""
+    host = http.host if ":" not in http.host.strip("[]") else f"[{http.host.strip('[]')}]"
+    url = f"http://{host}:{http.port}"
+    log.info("memory HTTP server listening", url=url, dashboard=f"{url}/", api_docs=f"{url}/docs",
+             mcp=f"{url}/mcp", api_key_required=bool(http.api_key))
+    if not is_loopback(http.host) and not http.allowed_hosts:
+        log.warning("listening beyond this machine: requests are answered only for the host names "
+                    f"{', '.join(sorted(accepted_hosts(http)))}; add the names other machines use to reach this "
+                    "one (its DNS name or address) to MCP_HTTP_ALLOWED_HOSTS")
+
+
 def run_foreground(settings: Settings) -> int:
     """``memory http``: serve until SIGINT/SIGTERM, then close the store."""
-    host, port = settings.http_host, settings.http_port
-    check_bind(host, settings.api_key)
+    http = HttpSettings.of(settings)
+    check_bind(http.host, http.api_key)
     try:
-        sock = bind_socket(host, port)
+        sock = bind_socket(http.host, http.port)
     except OSError as exc:
-        raise port_in_use_error(host, port, exc) from None
+        raise port_in_use_error(http.host, http.port, exc) from None
 
     async def main() -> None:
         service = await direct_opener(settings, HTTP_SERVER)()
         try:
             _warm_up_in_background(service)
             app = create_app(service, settings)
-            log.info("memory HTTP server listening", url=f"http://{host}:{port}", api=f"http://{host}:{port}/docs",
-                     mcp=f"http://{host}:{port}/mcp", api_key_required=bool(settings.api_key))
+            _listening_log(http)
             server = _QuietServer(_config(app, settings))
             _stop_on_signals(server)
             await server.serve(sockets=[sock])

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from mcp_memory.errors import InvalidInputError
+from mcp_memory.inputs import Scope
 
 PAGE_SIZE = 500
 MAX_DAYS = 366
@@ -13,9 +14,10 @@ MAX_OFFSET_MINUTES = 14 * 60
 
 
 async def counts_per_day(service: Any, days: int = 30, utc_offset_minutes: int = 0,
-                         now: datetime | None = None) -> dict[str, Any]:
+                         now: datetime | None = None, scope: Scope | None = None) -> dict[str, Any]:
     """``{"days": [{"date", "count"}], "start", "total"}`` for the ``days`` calendar days ending today,
-    in the caller's time zone (``utc_offset_minutes`` east of UTC). Pages newest first until older."""
+    in the caller's time zone (``utc_offset_minutes`` east of UTC), within ``scope``. Pages newest first until
+    older."""
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInputError(f"days must be between 1 and {MAX_DAYS}, got {days}")
     if abs(utc_offset_minutes) > MAX_OFFSET_MINUTES:
@@ -28,7 +30,7 @@ async def counts_per_day(service: Any, days: int = 30, utc_offset_minutes: int =
     counts: dict[date, int] = {first + timedelta(days=i): 0 for i in range(days)}
     page = 1
     while True:
-        listed = await service.list_memories(page=page, page_size=PAGE_SIZE)
+        listed = await service.list_memories(page=page, page_size=PAGE_SIZE, scope=scope)
         for memory in listed.memories:
             if memory.created_at < start:
                 return _answer(counts, start)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,15 +19,14 @@ STATUS: dict[type[errors.MemoryServiceError], int] = {
     errors.StorageError: 503,
 }
 
-_CLASSES: dict[str, type[errors.MemoryServiceError]] = {
-    cls.__name__: cls for cls in (errors.MemoryServiceError, *STATUS)
-}
+_KNOWN: list[type[errors.MemoryServiceError]] = [errors.MemoryServiceError, *STATUS]
+_CLASSES: dict[str, type[errors.MemoryServiceError]] = {cls.__name__: cls for cls in _KNOWN}
 
 
 def status_of(exc: errors.MemoryServiceError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
@@ -51,6 +52,8 @@ def to_exception(status: int, body: Any) -> errors.MemoryServiceError:
         if status == 401:
             return errors.ConfigError(f"the memory server refused the API key: {message}; set the same "
                                       "MCP_API_KEY as the server")
+        if status in (403, 421):
+            return errors.ConfigError(f"the memory server refused this request: {message}")
         if status == 404:
             cls = errors.NotFoundError
         elif 400 <= status < 500:
@@ -59,3 +62,15 @@ def to_exception(status: int, body: Any) -> errors.MemoryServiceError:
             cls = errors.StorageError
             message = f"the memory server failed ({status}): {message}"
     return cls(message)
+
+
+async def respond(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, error: str, detail: str,
+                  headers: tuple[tuple[bytes, bytes], ...] = (), close: bool = False, more: bool = False) -> None:
+    """Send a JSON error answer from ASGI middleware (``close``: end the connection after it). With ``more`` the
+    answer is all sent but the response stays open until the caller sends an empty last body."""
+    body = json.dumps(error_body(error, detail)).encode()
+    extra = [*headers, *([(b"connection", b"close")] if close else [])]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body, "more_body": more})

@@ -26,9 +26,9 @@ from mcp_memory.backup import load_json
 from mcp_memory.errors import InvalidInputError, MemoryServiceError
 from mcp_memory.logging import get_logger
 from mcp_memory.models import (
-    check_project,
     Memory,
     check_metadata,
+    check_project,
     content_hash,
     normalize_tags,
     parse_timestamp,

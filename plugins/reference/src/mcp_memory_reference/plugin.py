@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mcp_memory import hookimpl
 from mcp_memory.registration import MigrationSource
@@ -16,8 +17,17 @@ def open_source(location: str | None) -> Any:
     return open_reference(location)
 
 
+def open_chroma(location: str | None) -> Any:
+    from .chroma_source import open_source as open_directory
+
+    return open_directory(location)
+
+
 @hookimpl
 def memory_register_migrators(register: Callable[[MigrationSource], None]) -> None:
     register(MigrationSource(name=NAME, open=open_source,
                              description="the reference mcp-memory-service's sqlite_vec database or JSON export "
                                          "(read-only; soft-deleted memories go to the trash)"))
+    register(MigrationSource(name="mcp-memory-service-chroma", open=open_chroma,
+                             description="the reference mcp-memory-service's ChromaDB directory (read from a copy; "
+                                         "needs chromadb)"))

@@ -11,9 +11,10 @@ import importlib
 import os
 import re
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import sqlite_vec
 

@@ -1,30 +1,36 @@
-"""SqliteVecStorage: the MemoryStorage protocol over one SQLite file with sqlite-vec vectors.
+"""SqliteVecStorage: the MemoryStorage protocol over one SQLite file with sqlite-vec vectors, plus the optional
+capabilities LexicalSearch (FTS5), NearDuplicates, WarmUp and Reembedding.
 
-All SQLite work runs on one dedicated worker thread that owns the connection, so the event loop
-never blocks and the connection is never shared between threads.
+All SQLite work runs on one dedicated worker thread that owns the connection, so the event loop never blocks
+and the connection is never shared between threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import Any, cast
 
+import numpy as np
+
+from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.logging import get_logger
 from mcp_memory.models import Memory, QueryResult, Vector
-from mcp_memory.plugins import get_plugin_manager
-from mcp_memory.protocols import EmbeddingInfo
+from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter, ReembedState
+from mcp_memory.storage_base import BaseStorage
 
-import numpy as np
-
-from . import queries, schema
+from . import reads, reembed, schema, search, writes
+from . import where as w
 from .connection import apply_pragmas, connect, driver_module, storage_error
 from .index import VectorIndex
+from .rows import to_blob, transaction
+from .settings import SQLITE_SETTINGS
 
 log = get_logger(__name__)
 
@@ -32,12 +38,12 @@ CACHE_SIZE = -16000  # SQLite's unit for a negative value is KiB: a 16 MB page c
 
 
 def _run_once(attempt: Callable[[], Any], is_busy: Callable[[BaseException], bool]) -> Any:
-    """The write policy without the ``wal`` plugin: no retry."""
+    """The write policy without a retry plugin (``wal``): no retry."""
     return attempt()
 
 
 def _setup(conn: Any, path: Path, embedding: EmbeddingInfo | None) -> tuple[EmbeddingInfo | None, bool]:
-    with queries.transaction(conn):
+    with transaction(conn):
         return schema.setup(conn, path, embedding)
 
 
@@ -51,24 +57,26 @@ def _size_mb(path: Path) -> float:
     return round(total / (1024 * 1024), 3)
 
 
-class SqliteVecStorage:
-    """A memory store in one SQLite file (WAL mode), vectors in a sqlite-vec ``vec0`` table."""
+class SqliteVecStorage(BaseStorage):
+    """A memory store in one SQLite file (WAL mode with the ``wal`` plugin), vectors in a sqlite-vec ``vec0``
+    table and, for searches, in memory (index.py)."""
 
     backend_name = "sqlite_vec"
 
     def __init__(self, settings: Settings | None = None, location: str | os.PathLike[str] | None = None):
         settings = settings or Settings()
-        self.path = Path(location if location is not None else settings.sqlite_path).expanduser()
+        mine = settings.section(SQLITE_SETTINGS)
+        self.path = Path(location if location is not None else mine.sqlite_path).expanduser()
         self.settings = settings
-        self.pragmas = tuple(settings.sqlite_pragmas)
+        self.pragmas: tuple[tuple[str, str], ...] = tuple(mine.sqlite_pragmas)
         self.driver: str | None = None
         self._busy_ms: int | None = None
         self._retry: Callable[..., Any] = _run_once
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Any = None
-        self._errors: tuple[type[BaseException], ...] = ()
+        self._errors: tuple[type[Exception], ...] = ()
         self._embedding: EmbeddingInfo | None = None
-        self._index: VectorIndex | None = None  # the vectors in memory, loaded on the first retrieve
+        self._index: VectorIndex | None = None  # the live vectors in memory, loaded on the first search
         self._fts = False
         self._closed = False
 
@@ -80,7 +88,7 @@ class SqliteVecStorage:
             raise storage_error(exc, self.path, self._busy_ms) from exc
 
     def _is_busy(self, exc: BaseException) -> bool:
-        return isinstance(exc, self._errors) and any(w in str(exc).lower() for w in ("locked", "busy"))
+        return isinstance(exc, self._errors) and any(word in str(exc).lower() for word in ("locked", "busy"))
 
     def _retrying(self, conn: Any, fn: Callable[..., Any], *args: Any) -> Any:
         """Run one write transaction under the retry policy (rolled back before each new try)."""
@@ -128,12 +136,12 @@ class SqliteVecStorage:
         makes every write at 100k memories re-read index pages, about 1.6x slower.
         """
         conn.execute(f"PRAGMA cache_size={CACHE_SIZE}")
-        hook = get_plugin_manager(self.settings).hook
-        if hook.memory_configure_sqlite.get_hookimpls():
-            hook.memory_configure_sqlite(connection=conn, settings=self.settings)
-        else:
+        pm = plugins.get_plugin_manager(self.settings)
+        configured = [name for name, _ in pm.call_each("memory_configure_sqlite", connection=conn,
+                                                          pragmas=self.pragmas)]
+        if not configured:
             apply_pragmas(conn, self.pragmas)
-        self._retry = hook.memory_sqlite_write_retry(settings=self.settings) or _run_once
+        self._retry = pm.first_result("memory_sqlite_write_retry") or _run_once
         self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
 
     async def initialize(self, embedding: EmbeddingInfo | None) -> None:
@@ -147,7 +155,7 @@ class SqliteVecStorage:
         loop = asyncio.get_running_loop()
         try:
             self._embedding, self._fts = await loop.run_in_executor(self._executor, self._open, embedding)
-            self._index = VectorIndex(self._embedding.dimension) if self._embedding else None
+            self._index = VectorIndex(self._embedding) if self._embedding else None
         except BaseException:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -174,6 +182,14 @@ class SqliteVecStorage:
             self._conn, self._index = None, None
             executor.shutdown(wait=True)
 
+    async def warm_up(self) -> None:
+        """Load the in-memory vectors and their sign codes now (the stdio server calls it while the model loads)."""
+        def warm(conn: Any) -> None:
+            if self._index is not None:
+                self._index.refresh(conn)
+                self._index.warm()
+        await self._call(warm)
+
     # -- writes ------------------------------------------------------------------------------
     def _info(self) -> EmbeddingInfo:
         if self._embedding is None:
@@ -182,91 +198,131 @@ class SqliteVecStorage:
             )
         return self._embedding
 
-    @property
-    def _has_vectors(self) -> bool:
-        return self._embedding is not None
-
-    async def store(self, memory: Memory, embedding: Vector) -> bool:
-        [stored] = await self._write(queries.insert_many, [(memory, embedding)], self._info(), self._fts)
-        return stored
-
     async def store_batch(self, items: Sequence[tuple[Memory, Vector]]) -> list[bool]:
         if not items:
             return []
-        return await self._write(queries.insert_many, list(items), self._info(), self._fts)
+        return await self._write(writes.insert_many, list(items), self._info(), self._fts)
 
-    async def delete(self, content_hash: str) -> bool:
-        return await self._write(queries.delete_hash, content_hash, self._has_vectors, self._fts)
+    async def update_memory(self, memory: Memory) -> bool:
+        return await self._write(writes.update_memory, memory)
 
-    async def delete_by_tag(self, tags: Sequence[str]) -> int:
-        return await self._write(queries.delete_tags, list(tags), self._has_vectors, self._fts)
+    async def trash(self, hashes: Sequence[str], at: float, reason: str,
+                    replaced_by: str | None = None) -> list[str]:
+        if not hashes:
+            return []
+        return await self._write(writes.trash, list(hashes), at, reason, replaced_by, self._fts)
 
-    async def update_memory_metadata(self, content_hash: str, tags: Sequence[str], memory_type: str | None,
-                                     metadata: dict[str, Any], updated_at: float) -> bool:
-        return await self._write(queries.update, content_hash, list(tags), memory_type, metadata, updated_at)
+    async def restore(self, hashes: Sequence[str]) -> list[str]:
+        if not hashes:
+            return []
+        return await self._write(writes.restore, list(hashes), self._fts)
+
+    async def purge(self, hashes: Sequence[str]) -> int:
+        if not hashes:
+            return 0
+        return await self._write(writes.purge, list(hashes), self._embedding is not None)
+
+    async def mark_used(self, hashes: Sequence[str], at: float) -> None:
+        if hashes:
+            await self._write(writes.mark_used, list(hashes), at)
 
     # -- reads -------------------------------------------------------------------------------
-    async def retrieve(self, embedding: Vector, k: int, tags: Sequence[str] | None = None,
-                       memory_type: str | None = None) -> list[QueryResult]:
-        if self._embedding is None or self._index is None or k < 1:
+    def _query(self, embedding: Vector) -> np.ndarray | None:
+        if self._embedding is None or self._index is None:
+            return None
+        return np.frombuffer(to_blob(embedding, self._embedding), dtype=np.float32)
+
+    async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
+        vector = self._query(embedding)
+        if vector is None or k < 1:
             return []
-        vector = np.frombuffer(queries.to_blob(embedding, self._embedding), dtype=np.float32)
-        return await self._call(queries.nearest, self._index, vector, k, list(tags) if tags else None, memory_type)
+        return await self._call(search.nearest, self._index, vector, k, where)
 
-    async def warm_up(self) -> None:
-        """Load the in-memory vectors now (the stdio server calls it while the model loads)."""
-        if self._index is not None:
-            await self._call(lambda conn: self._index.refresh(conn) if self._index is not None else None)
+    async def nearest_above(self, embedding: Vector, threshold: float, where: Filter = LIVE) -> QueryResult | None:
+        """The most similar memory ``where`` selects if its cosine similarity is at least ``threshold``."""
+        vector = self._query(embedding)
+        if vector is None:
+            return None
+        if not w.projects_only(where):
+            best = await self.retrieve(cast(Vector, vector), 1, where)
+            return best[0] if best and best[0].relevance_score >= threshold else None
+        return await self._call(search.nearest_above, self._index, vector, threshold, where)
 
-    async def search_lexical(self, query: str, k: int, tags: Sequence[str] | None = None,
-                             memory_type: str | None = None) -> list[QueryResult]:
+    async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
         """BM25 over the FTS5 index (any word of ``query``, taken as plain text)."""
         if self._conn is not None and not self._fts:
             raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
-        return await self._call(queries.lexical, query, k, list(tags) if tags else None, memory_type)
+        return await self._call(search.lexical, query, k, where)
 
-    async def search_by_tag(self, tags: Sequence[str], match_all: bool = False,
-                            limit: int | None = None) -> list[Memory]:
-        return await self._call(queries.by_tags, list(tags), match_all, limit)
+    async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
+        return await self._call(reads.page, where, offset, limit)
 
-    async def search_by_time(self, start: float | None, end: float | None,
-                             limit: int | None = None) -> list[Memory]:
-        return await self._call(queries.by_time, start, end, limit)
+    async def count(self, where: Filter = LIVE) -> int:
+        return await self._call(reads.count, where)
 
-    async def list_memories(self, offset: int = 0, limit: int = 10, tags: Sequence[str] | None = None,
-                            memory_type: str | None = None) -> list[Memory]:
-        return await self._call(queries.page, offset, limit, list(tags) if tags else None, memory_type)
+    async def all_tags(self, where: Filter = LIVE) -> list[tuple[str, int]]:
+        return await self._call(reads.tag_counts, where)
 
-    async def count(self, tags: Sequence[str] | None = None, memory_type: str | None = None) -> int:
-        return await self._call(queries.count, list(tags) if tags else None, memory_type)
+    async def projects(self) -> list[tuple[str | None, int]]:
+        return await self._call(reads.project_counts)
 
-    async def get_by_hash(self, content_hash: str) -> Memory | None:
-        return await self._call(queries.by_hash, content_hash)
+    async def find_hashes(self, prefix: str, limit: int = 10) -> list[str]:
+        return await self._call(reads.find_hashes, prefix, limit)
 
-    async def all_tags(self) -> list[tuple[str, int]]:
-        return await self._call(queries.tag_counts)
+    async def get_by_hash(self, content_hash: str, trashed: bool | None = False) -> Memory | None:
+        return await self._call(reads.by_hash, content_hash, trashed)
 
     async def iter_memories(self, batch_size: int = 500) -> AsyncIterator[list[tuple[Memory, Vector | None]]]:
         after: tuple[float, str] | None = None
         while True:
-            batch = await self._call(queries.batch_after, after, batch_size, self._has_vectors)
+            batch = await self._call(reads.batch_after, after, batch_size, self._embedding is not None)
             if not batch:
                 return
             yield batch
             last = batch[-1][0]
             after = (last.created_at, last.content_hash)
 
-    # -- maintenance -------------------------------------------------------------------------
+    # -- re-embedding ------------------------------------------------------------------------
+    async def reembed_state(self) -> ReembedState | None:
+        return await self._call(reembed.state)
+
+    async def reembed_begin(self, target: EmbeddingInfo) -> ReembedState:
+        return await self._write(reembed.begin, target)
+
+    async def reembed_pending(self, limit: int) -> list[Memory]:
+        return await self._call(reembed.pending, limit)
+
+    async def reembed_stage(self, items: Sequence[tuple[str, Vector]]) -> None:
+        if items:
+            await self._write(reembed.stage, list(items))
+
+    async def reembed_commit(self) -> bool:
+        model = await self._write(reembed.commit)
+        if model is None:
+            return False
+        self._embedding, self._index = model, VectorIndex(model)
+        log.info("re-embedding committed", path=str(self.path), model=model.model, dimension=model.dimension)
+        return True
+
+    async def reembed_abort(self) -> None:
+        await self._write(reembed.abort)
+
+    # -- upkeep ------------------------------------------------------------------------------
     def _stats_sync(self, conn: Any) -> dict[str, Any]:
         meta = schema.read_meta(conn)
-        one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+
+        def one(sql: str) -> Any:
+            return conn.execute(sql).fetchone()[0]
+
+        recorded = schema.recorded_embedding(meta)
         stats = {
             "backend": self.backend_name,
-            "total_memories": one("SELECT COUNT(*) FROM memories"),
-            "unique_tags": one("SELECT COUNT(DISTINCT tag) FROM memory_tags"),
+            "total_memories": reads.count(conn, LIVE),
+            "trashed_memories": one("SELECT count(*) FROM memories WHERE deleted_at IS NOT NULL"),
+            "unique_tags": len(reads.tag_counts(conn, LIVE)),
             "database_size_mb": _size_mb(self.path),
-            "embedding_model": meta.get("embedding_model"),
-            "embedding_dimension": int(meta["embedding_dimension"]) if "embedding_dimension" in meta else None,
+            "embedding_model": recorded.model if recorded else None,
+            "embedding_dimension": recorded.dimension if recorded else None,
             "schema_version": int(meta.get("schema_version", schema.SCHEMA_VERSION)),
             "sqlite_version": one("SELECT sqlite_version()"),
             "sqlite_vec_version": one("SELECT vec_version()"),
@@ -275,6 +331,10 @@ class SqliteVecStorage:
             "journal_mode": one("PRAGMA journal_mode"),
             "database_path": str(self.path),
         }
+        staging = reembed.state(conn)
+        if staging is not None:
+            stats["reembedding"] = {"target_model": staging.target.model, "target_dimension": staging.target.dimension,
+                                    "staged": staging.staged, "total": staging.total}
         if str(stats["journal_mode"]).lower() != "wal":
             stats["warning"] = (f"WAL is off (journal_mode={stats['journal_mode']}): several processes writing "
                                 "at once may get 'database is locked'; install mcp-memory-wal")
@@ -287,15 +347,14 @@ class SqliteVecStorage:
         before = _size_mb(self.path)
         actions = ["vacuum", "reindex", "analyze", "wal_checkpoint"]
         if self._fts:
-            with queries.transaction(conn):
+            with transaction(conn):
                 conn.execute("INSERT INTO memory_fts (memory_fts) VALUES ('optimize')")
             actions.insert(0, "fts_optimize")
         conn.execute("VACUUM")
         conn.execute("REINDEX")
         conn.execute("ANALYZE")
         busy, wal_pages, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return {"size_before_mb": before, "size_after_mb": _size_mb(self.path),
-                "actions": actions,
+        return {"size_before_mb": before, "size_after_mb": _size_mb(self.path), "actions": actions,
                 "checkpoint": {"busy": bool(busy), "wal_pages": wal_pages, "checkpointed_pages": moved}}
 
     async def optimize(self) -> dict[str, Any]:

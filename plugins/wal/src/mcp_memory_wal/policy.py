@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 import re
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from mcp_memory.config import WAL_DEFAULT_PRAGMAS
 from mcp_memory.errors import StorageError
 from mcp_memory.logging import get_logger
 
@@ -16,6 +16,13 @@ log = get_logger(__name__)
 T = TypeVar("T")
 _NAME = re.compile(r"^[a-z_]+$")
 _VALUE = re.compile(r"^-?[A-Za-z0-9_]+$")
+
+#: Applied to every connection of the sqlite_vec store, before the user's MCP_MEMORY_SQLITE_PRAGMAS.
+WAL_DEFAULT_PRAGMAS: tuple[tuple[str, str], ...] = (
+    ("journal_mode", "WAL"),
+    ("busy_timeout", "5000"),
+    ("synchronous", "NORMAL"),
+)
 
 
 def effective_pragmas(user: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -74,6 +74,23 @@ export async function api(method, path, body) {
   return data;
 }
 
+/** Send a file as the body of a POST (documents); resolves to the JSON answer, rejects like ``api``. */
+export async function upload(path, file) {
+  const usedKey = auth.key;
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST", body: file, cache: "no-store",
+      headers: headers({ "Content-Type": "application/octet-stream" }),
+    });
+  } catch (err) {
+    throw unreachable(err);
+  }
+  const data = await readJson(response);
+  if (!response.ok) throw failure(response, data, usedKey);
+  return data;
+}
+
 /** One server-sent event block ("event: x\ndata: {...}") as {event, data}. */
 function parseBlock(block) {
   let event = "message";

@@ -1,6 +1,6 @@
 // The dashboard: search, browse, edit and watch the memories through the REST API and /api/events.
 
-import { ApiError, AuthError, NetworkError, api, auth, listen, parseMetadata, parseTags } from "./api.js";
+import { ApiError, AuthError, NetworkError, api, auth, listen, parseMetadata, parseTags, upload } from "./api.js";
 import { renderChart } from "./chart.js";
 
 const PAGE_SIZE = 10;
@@ -13,6 +13,9 @@ const CHECK_MS = 10000; // how often to look for writes made directly to the dat
 const $ = (id) => document.getElementById(id);
 
 const state = {
+  mode: "memories", // or "trash"
+  project: "", // "" every project, "global" global memories only, else a project (with the global memories)
+  projects: [],
   query: "",
   days: "",
   tags: new Set(),
@@ -26,6 +29,7 @@ const state = {
   loadSeq: 0,
   total: null,
   lastWriteSeen: 0,
+  confirmAction: null,
 };
 
 // -- small helpers -------------------------------------------------------------------------------
@@ -132,17 +136,24 @@ async function start() {
 // -- results -------------------------------------------------------------------------------------
 
 const since = () => (state.days ? Date.now() / 1000 - Number(state.days) * 86400 : null);
+const scope = () => (state.project ? { project: state.project } : {});
 const matchesTags = (memory) => !state.tags.size || memory.tags.some((t) => state.tags.has(t));
 
 async function pageView() {
-  const params = new URLSearchParams({ page: state.page, page_size: PAGE_SIZE });
+  const params = new URLSearchParams({ page: state.page, page_size: PAGE_SIZE, ...scope() });
   if (state.tags.size) params.set("tag", [...state.tags].join(","));
   const data = await api("GET", `/api/memories?${params}`);
   return { items: data.memories.map((memory) => ({ memory })), total: data.total, hasMore: data.has_more };
 }
 
+async function trashView() {
+  const params = new URLSearchParams({ page: state.page, page_size: PAGE_SIZE });
+  const data = await api("GET", `/api/trash?${params}`);
+  return { items: data.memories.map((memory) => ({ memory })), total: data.total, hasMore: data.has_more, trash: true };
+}
+
 async function timeView() {
-  const data = await api("POST", "/api/search/by-time", { start: since(), limit: TIME_SCAN });
+  const data = await api("POST", "/api/search/by-time", { start: since(), limit: TIME_SCAN, ...scope() });
   const memories = data.memories.filter(matchesTags).sort((a, b) => b.created_at - a.created_at);
   const from = (state.page - 1) * PAGE_SIZE;
   return {
@@ -152,7 +163,7 @@ async function timeView() {
 }
 
 async function searchView() {
-  const body = { query: state.query, n_results: state.days ? 100 : SEARCH_RESULTS };
+  const body = { query: state.query, n_results: state.days ? 100 : SEARCH_RESULTS, ...scope() };
   if (state.tags.size) body.tags = [...state.tags];
   const data = await api("POST", "/api/search", body);
   const start = since();
@@ -164,7 +175,8 @@ async function loadResults() {
   const seq = ++state.loadSeq;
   $("results").setAttribute("aria-busy", "true");
   try {
-    const view = await (state.query ? searchView() : state.days ? timeView() : pageView());
+    const view = await (state.mode === "trash" ? trashView()
+      : state.query ? searchView() : state.days ? timeView() : pageView());
     if (seq !== state.loadSeq) return;
     if (!view.items.length && state.page > 1 && !view.search) {
       state.page -= 1; // the last page emptied (deletes): show the one before
@@ -181,8 +193,14 @@ async function loadResults() {
   }
 }
 
+function projectText() {
+  if (state.project === "global") return "global memories";
+  return state.project ? `project ${state.project} and global memories` : "";
+}
+
 function filtersText() {
   const parts = [];
+  if (state.project) parts.push(projectText());
   if (state.tags.size) parts.push(`tagged ${[...state.tags].join(" or ")}`);
   if (state.days) parts.push($("time-filter").selectedOptions[0].textContent.toLowerCase());
   return parts.length ? ` · ${parts.join(" · ")}` : "";
@@ -197,11 +215,13 @@ function relevance(score) {
 
 function card(item) {
   const m = item.memory;
+  if (m.deleted_at) return trashCard(m);
   const edited = m.updated_at - m.created_at > 1;
   return el("li", { class: state.fresh.has(m.content_hash) ? "card fresh" : "card", dataset: { hash: m.content_hash } },
     el("button", { type: "button", class: "card-content", onclick: () => openMemory(m.content_hash) }, m.content),
     el("div", { class: "card-meta" },
       item.relevance_score !== undefined ? relevance(item.relevance_score) : null,
+      m.project ? el("span", { class: "project", title: "Project" }, m.project) : null,
       m.memory_type ? el("span", { class: "type", title: "Type" }, m.memory_type) : null,
       m.tags.map((tag) => el("span", { class: "tag" }, tag)),
       el("span", { class: "grow" }),
@@ -209,14 +229,36 @@ function card(item) {
         edited ? [" · updated ", timeEl(m.updated_at, m.updated_at_iso)] : null)));
 }
 
+const REASONS = { deleted: "deleted", edited: "earlier version", merged: "merged", duplicate: "duplicate",
+  expired: "expired" };
+
+function trashCard(m) {
+  return el("li", { class: "card", dataset: { hash: m.content_hash } },
+    el("p", { class: "card-content" }, m.content),
+    el("div", { class: "card-meta" },
+      el("span", { class: "reason" }, REASONS[m.deleted_reason] || m.deleted_reason || "deleted"),
+      m.project ? el("span", { class: "project", title: "Project" }, m.project) : null,
+      m.tags.map((tag) => el("span", { class: "tag" }, tag)),
+      el("span", { class: "grow" }),
+      el("span", { class: "dates muted" }, "deleted ", timeEl(m.deleted_at, m.deleted_at_iso)),
+      el("span", { class: "trash-actions" },
+        el("button", { type: "button", onclick: () => run(() => restore(m)) }, "Restore"),
+        el("button", { type: "button", class: "danger", onclick: () => askPurge(m) }, "Delete forever"))));
+}
+
 function renderResults() {
   const view = state.view;
-  $("results-heading").textContent = view.search ? "Search results" : "Newest memories";
+  $("results-heading").textContent = view.trash ? "Trash" : view.search ? "Search results" : "Newest memories";
   $("results").replaceChildren(...state.items.map(card));
+  $("empty-trash").hidden = !view.trash || !view.total;
   const empty = $("empty");
   empty.hidden = state.items.length > 0;
-  empty.textContent = view.search ? "Nothing matches this search." : "No memories here yet: add one, or clear the filters.";
-  if (view.search) {
+  empty.textContent = view.trash ? "The trash is empty."
+    : view.search ? "Nothing matches this search." : "No memories here yet: add one, or clear the filters.";
+  if (view.trash) {
+    const from = (state.page - 1) * PAGE_SIZE + 1;
+    $("results-info").textContent = view.total ? `${from}–${from + state.items.length - 1} of ${view.total}` : "";
+  } else if (view.search) {
     const results = view.total === 1 ? "1 result" : `${view.total} results`;
     $("results-info").textContent = `${results} for “${state.query}”${filtersText()}`;
   } else {
@@ -270,16 +312,33 @@ function renderTopTags() {
 }
 
 async function loadTags() {
-  state.allTags = (await api("GET", "/api/tags")).tags;
+  state.allTags = (await api("GET", `/api/tags?${new URLSearchParams(scope())}`)).tags;
   renderChips();
   renderTopTags();
 }
 
+async function loadProjects() {
+  state.projects = (await api("GET", "/api/projects")).projects;
+  const total = state.projects.reduce((sum, p) => sum + p.count, 0);
+  const global = state.projects.find((p) => p.project === null);
+  const options = [el("option", { value: "" }, `All projects (${total})`),
+    el("option", { value: "global" }, `Global only (${global ? global.count : 0})`)];
+  for (const p of state.projects) {
+    if (p.project !== null) options.push(el("option", { value: p.project }, `${p.project} (${p.count})`));
+  }
+  if (state.project && state.project !== "global" && !state.projects.some((p) => p.project === state.project)) {
+    options.push(el("option", { value: state.project }, `${state.project} (0)`));
+  }
+  $("project-filter").replaceChildren(...options);
+  $("project-filter").value = state.project;
+}
+
 async function loadStats() {
   const offset = -new Date().getTimezoneOffset();
+  const params = new URLSearchParams({ days: 30, utc_offset_minutes: offset, ...scope() });
   const [health, timeline] = await Promise.all([
     api("GET", "/api/health/detailed"),
-    api("GET", `/api/stats/timeline?days=30&utc_offset_minutes=${offset}`),
+    api("GET", `/api/stats/timeline?${params}`),
   ]);
   const store = health.storage || {};
   const embedder = health.embedder || {};
@@ -299,6 +358,7 @@ async function loadStats() {
 function refreshAll() {
   run(loadStats);
   run(loadTags);
+  run(loadProjects);
   loadResults();
 }
 
@@ -311,6 +371,7 @@ function refreshSoon(results) {
   refreshTimer = setTimeout(() => {
     run(loadStats);
     run(loadTags);
+    run(loadProjects);
     if (results) loadResults();
   }, 250);
 }
@@ -318,24 +379,28 @@ function refreshSoon(results) {
 function onEvent(name, data) {
   const hash = data.content_hash;
   state.lastWriteSeen = Date.now();
+  const listing = state.mode === "memories" && !state.query;
   if (name === "stored") {
     state.fresh.add(hash);
     toast(`New memory: ${preview(data.memory ? data.memory.content : hash)}`);
-    if (state.query) $("notice").hidden = false;
-    refreshSoon(!state.query);
+    if (state.query && state.mode === "memories") $("notice").hidden = false;
+    refreshSoon(listing);
   } else if (name === "updated" && data.memory) {
-    replaceItem(data.memory);
-    refreshSoon(false);
+    replaceItem(data.memory, data.previous_hash);
+    refreshSoon(state.mode === "trash" && Boolean(data.previous_hash));
   } else if (name === "deleted") {
-    removeItem(hash);
-    if (state.open && state.open.content_hash === hash) fieldError("memory-error", "This memory was just deleted.");
-    refreshSoon(!state.query);
+    const gone = data.content_hashes || [];
+    if (state.mode === "memories") for (const h of gone) removeItem(h);
+    if (state.open && gone.includes(state.open.content_hash)) fieldError("memory-error", "This memory was just deleted.");
+    refreshSoon(listing || state.mode === "trash");
+  } else if (name === "restored" || name === "purged" || name === "ingested" || name === "pruned") {
+    refreshSoon(listing || state.mode === "trash");
   }
 }
 
-function replaceItem(memory) {
-  const hash = memory.content_hash;
-  state.items = state.items.map((item) => (item.memory.content_hash === hash ? { ...item, memory } : item));
+function replaceItem(memory, previous) {
+  const hashes = [memory.content_hash, previous];
+  state.items = state.items.map((item) => (hashes.includes(item.memory.content_hash) ? { ...item, memory } : item));
   if (state.view) renderResults();
 }
 
@@ -389,6 +454,7 @@ function fillMemoryDialog(memory) {
   $("memory-hash").textContent = memory.content_hash;
   $("edit-tags").value = memory.tags.join(", ");
   $("edit-type").value = memory.memory_type || "";
+  $("edit-project").value = memory.project || "";
   $("edit-metadata").value = Object.keys(memory.metadata).length ? JSON.stringify(memory.metadata, null, 2) : "";
   $("edit-metadata").removeAttribute("aria-invalid");
   fieldError("edit-metadata-error", "");
@@ -430,9 +496,11 @@ async function saveMemory(event) {
     tags: parseTags($("edit-tags").value), memory_type: $("edit-type").value.trim() || null,
     metadata: metadata.value || {}, merge_metadata: false,
   };
+  const project = $("edit-project").value.trim() || null;
+  if (project !== state.open.project) body.project = project;
   try {
     const updated = await api("PATCH", `/api/memories/${encodeURIComponent(hash)}`, body);
-    replaceItem(updated); // the event follows; this page need not wait for it
+    replaceItem(updated.memory); // the event follows; this page need not wait for it
     $("memory-dialog").close();
     toast("Changes saved");
   } catch (err) {
@@ -440,33 +508,96 @@ async function saveMemory(event) {
   }
 }
 
-function askDelete() {
-  $("confirm-text").textContent = `“${preview(state.open.content, 160)}”`;
+/** Ask before a destructive action; ``action`` runs on confirmation and reports its own errors. */
+function confirmThen({ title, text, note, button, action }) {
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-note").textContent = note;
+  $("confirm-delete").textContent = button;
+  state.confirmAction = action;
   $("confirm-dialog").showModal();
   $("confirm-cancel").focus();
 }
 
-async function deleteMemory(event) {
+async function confirmed(event) {
   event.preventDefault();
+  const action = state.confirmAction;
+  state.confirmAction = null;
+  $("confirm-dialog").close();
+  if (action) await action();
+}
+
+function askDelete() {
+  confirmThen({
+    title: "Delete this memory?", text: `“${preview(state.open.content, 160)}”`,
+    note: "It goes to the trash: you can restore it from there.", button: "Delete", action: deleteMemory,
+  });
+}
+
+async function deleteMemory() {
   const hash = state.open.content_hash;
   try {
     await api("DELETE", `/api/memories/${encodeURIComponent(hash)}`);
-    $("confirm-dialog").close();
     $("memory-dialog").close();
     state.lastWriteSeen = Date.now();
     removeItem(hash);
     refreshSoon(!state.query);
-    toast("Memory deleted");
+    toast("Moved to the trash");
   } catch (err) {
-    $("confirm-dialog").close();
     dialogError(err, "memory-error");
   }
+}
+
+// -- trash -----------------------------------------------------------------------------------------
+
+function setMode(mode) {
+  state.mode = mode;
+  state.page = 1;
+  $("trash-button").setAttribute("aria-pressed", String(mode === "trash"));
+  $("trash-button").textContent = mode === "trash" ? "Back to memories" : "Trash";
+  $("search-form").hidden = mode === "trash";
+  $("tag-chips").parentElement.hidden = mode === "trash";
+  $("notice").hidden = true;
+  loadResults();
+}
+
+async function restore(memory) {
+  await api("POST", "/api/trash/restore", { content_hashes: [memory.content_hash] });
+  state.lastWriteSeen = Date.now();
+  toast(`Restored: ${preview(memory.content)}`);
+  refreshSoon(true);
+}
+
+function askPurge(memory) {
+  confirmThen({
+    title: "Delete this memory for good?", text: `“${preview(memory.content, 160)}”`,
+    note: "It leaves the trash: this cannot be undone.", button: "Delete forever",
+    action: () => run(async () => {
+      await api("POST", "/api/trash/purge", { content_hashes: [memory.content_hash] });
+      toast("Deleted for good");
+      refreshSoon(true);
+    }),
+  });
+}
+
+function askEmptyTrash() {
+  const n = state.view ? state.view.total : 0;
+  confirmThen({
+    title: "Empty the trash?", text: `${n} ${n === 1 ? "memory" : "memories"} in the trash.`,
+    note: "They are deleted for good: this cannot be undone.", button: "Empty the trash",
+    action: () => run(async () => {
+      const answer = await api("POST", "/api/trash/purge", { older_than_days: 0 });
+      toast(`Deleted ${answer.purged} for good`);
+      refreshSoon(true);
+    }),
+  });
 }
 
 // -- add -----------------------------------------------------------------------------------------
 
 function openAdd() {
   $("add-form").reset();
+  $("add-project").value = state.project === "global" ? "" : state.project;
   fieldError("add-metadata-error", "");
   fieldError("add-error", "");
   $("add-dialog").showModal();
@@ -485,6 +616,7 @@ async function addMemory(event) {
   if (!metadata.ok) return;
   const body = { content, tags: parseTags($("add-tags").value) };
   if ($("add-type").value.trim()) body.memory_type = $("add-type").value.trim();
+  if ($("add-project").value.trim()) body.project = $("add-project").value.trim();
   if (metadata.value) body.metadata = metadata.value;
   try {
     const result = await api("POST", "/api/memories", body);
@@ -496,6 +628,54 @@ async function addMemory(event) {
   } catch (err) {
     dialogError(err, "add-error");
   }
+}
+
+// -- documents -----------------------------------------------------------------------------------
+
+/** Add files as memories (their chunks), into the selected project; one message per file. */
+async function ingestFiles(files) {
+  for (const file of files) {
+    const params = new URLSearchParams({ name: file.name });
+    if (state.project && state.project !== "global") params.set("project", state.project);
+    try {
+      const result = await upload(`/api/documents?${params}`, file);
+      if (result.status === "error") showAlert(`Could not add ${file.name}: ${result.error}`);
+      else if (result.status === "unchanged") toast(`${file.name} is already stored, unchanged`);
+      else if (result.status === "updated") {
+        toast(`Updated ${file.name}: ${result.new_chunks} new, ${result.outdated} outdated to the trash`);
+      } else toast(`Added ${file.name}: ${result.chunks} ${result.chunks === 1 ? "memory" : "memories"}`);
+      state.lastWriteSeen = Date.now();
+    } catch (err) {
+      if (err instanceof ApiError && !(err instanceof AuthError)) showAlert(`Could not add ${file.name}: ${err.message}`);
+      else report(err);
+    }
+  }
+  refreshSoon(state.mode === "memories" && !state.query);
+}
+
+function wireDrop() {
+  let depth = 0; // dragenter/dragleave pairs of nested elements
+  const hint = $("drop-hint");
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+  window.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event)) return;
+    depth += 1;
+    hint.hidden = false;
+  });
+  window.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) hint.hidden = true;
+  });
+  window.addEventListener("dragover", (event) => {
+    if (carriesFiles(event)) event.preventDefault(); // allow the drop
+  });
+  window.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    hint.hidden = true;
+    ingestFiles([...event.dataTransfer.files]);
+  });
 }
 
 // -- wiring --------------------------------------------------------------------------------------
@@ -515,6 +695,15 @@ function wire() {
     state.days = $("time-filter").value;
     reloadFromFirstPage();
   });
+  $("project-filter").addEventListener("change", () => {
+    state.project = $("project-filter").value;
+    state.tags.clear();
+    run(loadTags);
+    run(loadStats);
+    reloadFromFirstPage();
+  });
+  $("trash-button").addEventListener("click", () => setMode(state.mode === "trash" ? "memories" : "trash"));
+  $("empty-trash").addEventListener("click", askEmptyTrash);
   $("notice-refresh").addEventListener("click", reloadFromFirstPage);
   $("prev-page").addEventListener("click", () => { state.page -= 1; loadResults(); });
   $("next-page").addEventListener("click", () => { state.page += 1; loadResults(); });
@@ -524,10 +713,17 @@ function wire() {
   $("memory-close").addEventListener("click", () => $("memory-dialog").close());
   $("memory-dialog").addEventListener("close", () => { state.open = null; });
   $("delete-button").addEventListener("click", askDelete);
-  $("confirm-form").addEventListener("submit", deleteMemory);
+  $("confirm-form").addEventListener("submit", confirmed);
   $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close());
 
   $("add-button").addEventListener("click", openAdd);
+  $("upload-button").addEventListener("click", () => $("upload-input").click());
+  $("upload-input").addEventListener("change", () => {
+    const files = [...$("upload-input").files];
+    $("upload-input").value = "";
+    ingestFiles(files);
+  });
+  wireDrop();
   $("add-form").addEventListener("submit", addMemory);
   $("add-cancel").addEventListener("click", () => $("add-dialog").close());
 

@@ -18,7 +18,8 @@ from typing import Any
 from mcp_memory.errors import InvalidInputError, MemoryServiceError
 from mcp_memory.logging import get_logger
 from mcp_memory.models import Memory
-from mcp_memory.reference_import import to_memory
+
+from .importer import to_memory
 
 log = get_logger(__name__)
 
@@ -45,22 +46,26 @@ def record_to_memory(record_id: str, document: str | None, meta: dict[str, Any] 
 
 def _open_copy(path: Path) -> tuple[Any, Any, Path]:
     """Copy the directory aside and open the collection there: (client, collection, temp dir)."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    try:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+    except ImportError:
+        raise InvalidInputError("reading a Chroma directory needs chromadb: pip install 'mcp-memory-reference[chroma]' "
+                                "(or the mcp-memory-chroma plugin)") from None
 
     tmp = Path(tempfile.mkdtemp(prefix="mcp-memory-chroma-import-"))
     try:
         shutil.copytree(path, tmp / "chroma")
         client = chromadb.PersistentClient(path=str(tmp / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means the directory cannot be read
         shutil.rmtree(tmp, ignore_errors=True)
         raise InvalidInputError(
             f"cannot read the Chroma directory {path}: {type(exc).__name__}: {exc}; if it was made by an old "
             "Chroma, export it from mcp-memory-service as JSON and use --from mcp-memory-service FILE.json"
         ) from None
-    names = {getattr(c, "name", c) for c in client.list_collections()}
+    names = {str(getattr(c, "name", c)) for c in client.list_collections()}
     if COLLECTION not in names:
-        client.close()
+        client.close()  # type: ignore[attr-defined]
         shutil.rmtree(tmp, ignore_errors=True)
         raise InvalidInputError(
             f"{path} has no '{COLLECTION}' collection (it has: {', '.join(sorted(names)) or 'none'}); "
@@ -91,7 +96,7 @@ class ReferenceChromaSource:
             for offset in range(0, total, size):
                 got = collection.get(limit=size, offset=offset, include=["documents", "metadatas"])
                 batch = []
-                for record_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                for record_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                     try:
                         batch.append((record_to_memory(record_id, doc, meta), None))
                     except (MemoryServiceError, ValueError, TypeError) as exc:

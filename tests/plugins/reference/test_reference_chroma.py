@@ -6,12 +6,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError
-from mcp_memory.migration import migrate
 from mcp_memory.models import content_hash
-from mcp_memory_chroma.reference import open_source, record_to_memory
-from mcp_memory_chroma.storage import ChromaStorage
+from mcp_memory.plugins import PluginManager
+from mcp_memory.protocols import EmbeddingInfo, Filter
+from mcp_memory.testing import HashEmbedder, InMemoryStorage
+from mcp_memory_reference.chroma_source import open_source, record_to_memory
 
 pytestmark = pytest.mark.anyio
 
@@ -22,11 +24,6 @@ RECORDS = [
                                             "updated_at": 1700000200.25, "created_at_iso": "ignored"}),
     ("Untyped memory", {"tags": '["misc"]', "memory_type": "", "timestamp": 1700000300}),
 ]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 def make_reference_chroma(path: Path) -> None:
@@ -57,38 +54,31 @@ def test_record_mapping():
 
 
 async def test_reference_directory_imports_and_stays_untouched(tmp_path):
+    """The registered source reads a copy of the directory; its memories arrive as they were."""
     source = tmp_path / "chroma_db"
     make_reference_chroma(source)
     before = tree_digest(source)
-    settings = Settings(embedder="hash")
-    from mcp_memory import plugins
-    from mcp_memory.hookspecs import hookimpl
-    from mcp_memory.testing import HashEmbedder
-
-    class Hash:
-        @hookimpl
-        def memory_register_embedder(self, register):
-            register("hash", lambda s: HashEmbedder(64))
-
-    pm = plugins.PluginManager(settings)
-    pm.register_object(Hash(), "hash")
-    old, plugins._default = plugins._default, pm
+    pm = PluginManager(Settings(plugins_allowed=frozenset({"reference"})))
+    reader = pm.registry.migrators["mcp-memory-service-chroma"].open(str(source))
+    assert reader.count == 3
+    batches = [batch async for batch in reader]
+    assert reader.skipped == [] and sum(len(b) for b in batches) == 3
+    assert all(vector is None for batch in batches for _, vector in batch)  # the model is unknown: re-embed
+    embedder = HashEmbedder(64)
+    ours = InMemoryStorage()
+    await ours.initialize(EmbeddingInfo(embedder.model_name, embedder.dimension))
     try:
-        report = await migrate(settings, "mcp-memory-service-chroma", "chroma", str(source),
-                               str(tmp_path / "ours"), quiet=True)
-    finally:
-        plugins._default = old
-    assert report.verified and report.copied == 3 and report.embedded == 3
-    assert tree_digest(source) == before
-    ours = ChromaStorage(settings, location=str(tmp_path / "ours"))
-    await ours.initialize(None)
-    try:
+        for batch in batches:
+            vectors = embedder.embed([m.content for m, _ in batch])
+            assert await ours.store_batch(list(zip([m for m, _ in batch], vectors))) == [True] * len(batch)
         first = await ours.get_by_hash(content_hash(RECORDS[0][0]))
         assert first.tags == ["python", "tooling"] and first.metadata == {"project": "x", "priority": 2}
-        assert [m.content for m in await ours.search_by_tag(["misc"])] == ["Untyped memory"]
+        assert first.project == "x"  # the reference's own "project" key becomes the memory's project
+        assert [m.content for m in await ours.list_memories(Filter(tags=("misc",)))] == ["Untyped memory"]
         assert (await ours.get_by_hash(content_hash("Untyped memory"))).memory_type is None
     finally:
         await ours.close()
+    assert tree_digest(source) == before
 
 
 def test_bad_reference_directories(tmp_path):
