@@ -21,7 +21,6 @@ from typing import Any
 from . import __version__
 from .config import Settings
 from .errors import InvalidInputError, MemoryServiceError
-from .ingest import source_text
 from .inputs import GLOBAL, Scope
 from .logging import configure_logging
 from .models import Memory, QueryResult
@@ -58,6 +57,8 @@ def memory_text(memory: Memory, score: float | None = None) -> str:
         details.append(f"type: {memory.memory_type}")
     if memory.project:
         details.append(f"project: {memory.project}")
+    from .ingest import source_text  # not at the top: every command (and each Claude Code hook) starts faster
+
     source = source_text(memory)
     if source:
         details.append(f"source: {source}")

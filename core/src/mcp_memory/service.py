@@ -313,6 +313,15 @@ class MemoryService:
             raise NotFoundError(f"no memory with content_hash {h!r}")
         return TrashResult(moved)
 
+    async def expire(self, hashes: Any) -> TrashResult:
+        """Move live memories to the trash with the reason ``expired`` (automatic hygiene, such as auto-captured
+        memories nobody recalled); they are purged with the rest of the trash after MCP_MEMORY_TRASH_DAYS."""
+        if isinstance(hashes, str):
+            hashes = [hashes]
+        resolved = [await self.resolve_hash(h) for h in hashes or ()]
+        moved = await self.storage.trash(resolved, time.time(), EXPIRED) if resolved else []
+        return TrashResult(moved, EXPIRED)
+
     async def delete_by_tag(self, tags: Any, scope: Scope | None = None) -> TrashResult:
         """Move every memory carrying any of the tags (within ``scope``) to the trash."""
         if not normalize_tags(tags):
