@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,13 +103,20 @@ async def test_stdio_server_with_onnx_answers_without_loading_torch(tmp_path, on
     assert "runtime='onnxruntime'" in (tmp_path / "server.log").read_text()
 
 
-def test_export_command_is_idempotent_and_plugins_lists_onnx(onnx_dir, make_env, memory_cmd):
+def test_export_command_is_idempotent_and_plugins_lists_onnx(tmp_path, onnx_dir, make_env, memory_cmd):
     before = (onnx_dir / "model.onnx").stat().st_mtime_ns
     proc = subprocess.run([*memory_cmd, "onnx-export", "--output", str(onnx_dir)], capture_output=True, text=True,
                           env=make_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"{onnx_dir} already holds a current build of all-MiniLM-L6-v2" in proc.stdout
     assert (onnx_dir / "model.onnx").stat().st_mtime_ns == before
+    copy = tmp_path / "copy"
+    shutil.copytree(onnx_dir, copy)
+    inode = (copy / "model.onnx").stat().st_ino
+    proc = subprocess.run([*memory_cmd, "onnx-export", "--output", str(copy), "--force"], capture_output=True,
+                          text=True, env=make_env(), timeout=300)
+    assert proc.returncode == 0 and f"built all-MiniLM-L6-v2 into {copy}" in proc.stdout, proc.stderr[-3000:]
+    assert (copy / "model.onnx").stat().st_ino != inode  # --force rebuilds a current build
     listed = subprocess.run([*memory_cmd, "plugins", "--json"], capture_output=True, text=True, env=make_env(),
                             timeout=120)
     data = json.loads(listed.stdout)

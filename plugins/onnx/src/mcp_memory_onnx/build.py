@@ -214,8 +214,11 @@ def is_current(directory: Path) -> bool:
             and (directory / MODEL_FILE).is_file() and (directory / TOKENIZER_FILE).is_file())
 
 
-def install(directory: Path, model_bytes: bytes, manifest: Manifest, source: Path) -> None:
-    """Write the built files into a temporary sibling of ``directory``, then rename it into place."""
+def install(directory: Path, model_bytes: bytes, manifest: Manifest, source: Path, keep_current: bool = True) -> None:
+    """Write the built files into a temporary sibling of ``directory``, then rename it into place.
+
+    ``keep_current``: a current build that another process put there meanwhile is kept (ours is dropped).
+    """
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.build-", dir=directory.parent))
     try:
@@ -224,12 +227,12 @@ def install(directory: Path, model_bytes: bytes, manifest: Manifest, source: Pat
         shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
         shutil.copyfile(source / "config.json", work / "config.json")
         write_manifest(work, manifest)  # last: a directory with a manifest is whole
-        _move_into_place(work, directory)
+        _move_into_place(work, directory, keep_current)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _move_into_place(work: Path, directory: Path) -> None:
+def _move_into_place(work: Path, directory: Path, keep_current: bool) -> None:
     try:
         os.rename(work, directory)  # no directory yet (or an empty one, on POSIX): atomic
         return
@@ -240,7 +243,7 @@ def _move_into_place(work: Path, directory: Path) -> None:
             os.replace(item, directory / item.name)                               # file by file, manifest last
         (directory / "model.int8.onnx").unlink(missing_ok=True)  # made from the model just replaced
         return
-    if is_current(directory):  # another process finished the same build meanwhile: keep theirs
+    if keep_current and is_current(directory):  # another process finished the same build meanwhile: keep theirs
         return
     old = directory.with_name(f".{directory.name}.old-{uuid.uuid4().hex[:8]}")
     try:
@@ -276,7 +279,7 @@ def export(output: Path, model: str, force: bool = False, quantize: str = "none"
     built = force or not (same and is_current(output))
     if built:
         data, manifest, source = build(model)
-        install(output, data, manifest, source)
+        install(output, data, manifest, source, keep_current=False)
     if quantize == "int8":
         ensure_int8(output / MODEL_FILE, output / "model.int8.onnx")
     return output, built
