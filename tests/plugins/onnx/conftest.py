@@ -1,4 +1,5 @@
-"""One real export of the bundled all-MiniLM-L6-v2 per session, made by the real `memory onnx-export` command."""
+"""One real build of the bundled all-MiniLM-L6-v2 per session, made by the real `memory onnx-export` command
+(from the safetensors weights, no torch)."""
 
 import os
 import subprocess

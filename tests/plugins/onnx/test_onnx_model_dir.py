@@ -1,48 +1,81 @@
-"""Where the onnx embedder looks, what it knows without loading, and its errors (no model needed)."""
+"""Where the onnx embedder looks, what it knows without loading, its settings and errors (no model built)."""
 
 import json
+import sys
+import subprocess
 
 import pytest
 
 from mcp_memory.config import Settings
-from mcp_memory.errors import EmbeddingError, InvalidInputError
+from mcp_memory.errors import ConfigError, EmbeddingError, InvalidInputError
 from mcp_memory_onnx import OnnxEmbedder
-from mcp_memory_onnx.export import check_modules, export
-from mcp_memory_onnx.model_dir import MANIFEST_FILE, default_dir, resolve
+from mcp_memory_onnx.build import check_modules, export
+from mcp_memory_onnx.model_dir import MANIFEST_FILE, default_dir, quantize_setting, resolve
 
 
-def test_default_location_is_under_the_data_dir(tmp_path, monkeypatch):
+def test_default_location_is_under_the_data_dir_and_builds_the_bundled_model(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    settings = Settings.from_env({"XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)})
-    directory, model_file = resolve(settings)
-    assert directory == default_dir() == tmp_path / "mcp-memory" / "onnx" / "all-MiniLM-L6-v2"
-    assert model_file == directory / "model.onnx"
-    spelled = Settings(embedding_model="sentence-transformers/all-MiniLM-L6-v2")
-    assert resolve(spelled)[0] == directory
+    location = resolve(Settings.from_env({"XDG_DATA_HOME": str(tmp_path), "HOME": str(tmp_path)}))
+    assert location.directory == default_dir() == tmp_path / "mcp-memory" / "onnx" / "all-MiniLM-L6-v2"
+    assert location.model_file == location.directory / "model.onnx"
+    assert location.int8_file == location.directory / "model.int8.onnx"
+    assert location.source == "all-MiniLM-L6-v2" and not location.explicit_file
+    assert resolve(Settings(embedding_model="sentence-transformers/all-MiniLM-L6-v2")).directory == location.directory
 
 
 def test_onnx_path_may_be_a_directory_or_a_file(tmp_path):
-    assert resolve(Settings.from_env({"MCP_MEMORY_ONNX_PATH": str(tmp_path)})) == (tmp_path, tmp_path / "model.onnx")
-    file = tmp_path / "custom.onnx"
-    assert resolve(Settings(onnx_path=file)) == (tmp_path, file)
+    directory = resolve(Settings.from_env({"MCP_MEMORY_ONNX_PATH": str(tmp_path)}))
+    assert (directory.directory, directory.model_file, directory.source) == (
+        tmp_path, tmp_path / "model.onnx", "all-MiniLM-L6-v2")
+    file = resolve(Settings(onnx_path=tmp_path / "custom.onnx"))
+    assert (file.directory, file.model_file, file.explicit_file) == (tmp_path, tmp_path / "custom.onnx", True)
+    assert file.int8_file == tmp_path / "custom.int8.onnx" and file.source is None
 
 
-def test_embedding_model_naming_a_directory_is_used(tmp_path):
-    assert resolve(Settings(embedding_model=str(tmp_path)))[0] == tmp_path
+def test_embedding_model_naming_an_onnx_directory_is_used_as_is(tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"")
+    location = resolve(Settings(embedding_model=str(tmp_path)))
+    assert (location.directory, location.source) == (tmp_path, None)
+
+
+def test_embedding_model_naming_a_sentence_transformers_directory_is_built_under_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    model = tmp_path / "my-model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"hidden_size": 768}))
+    embedder = OnnxEmbedder(Settings(embedding_model=str(model)))
+    assert embedder.location.source == str(model)
+    assert embedder.location.directory.parent == tmp_path / "data" / "mcp-memory" / "onnx"
+    assert (embedder.model_name, embedder.dimension, embedder.loaded) == (str(model), 768, False)
 
 
 def test_name_and_dimension_without_any_file(tmp_path):
     embedder = OnnxEmbedder(Settings(onnx_path=tmp_path / "nothing-here"))
     assert (embedder.model_name, embedder.dimension, embedder.loaded) == ("all-MiniLM-L6-v2", 384, False)
+    assert not (tmp_path / "nothing-here").exists()  # creating the embedder builds nothing
 
 
-def test_missing_model_says_to_run_the_export(tmp_path):
-    embedder = OnnxEmbedder(Settings(onnx_path=tmp_path / "nothing-here"))
-    with pytest.raises(EmbeddingError, match="memory onnx-export") as info:
-        embedder.embed(["hello"])
-    assert str(tmp_path / "nothing-here" / "model.onnx") in str(info.value)
-    with pytest.raises(EmbeddingError, match="memory onnx-export"):
-        embedder.warm_up()
+def test_creating_the_embedder_imports_nothing_heavy(tmp_path):
+    code = ("import sys; from mcp_memory.config import Settings; from mcp_memory_onnx import OnnxEmbedder; "
+            f"e = OnnxEmbedder(Settings(onnx_path={str(tmp_path)!r})); print(e.model_name, e.dimension); "
+            "print(sorted(m for m in ('onnx', 'onnxruntime', 'numpy', 'tokenizers', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.splitlines() == ["all-MiniLM-L6-v2 384", "[]"]
+
+
+def test_quantize_setting(monkeypatch):
+    assert quantize_setting({}) == "none"
+    assert quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": " INT8 "}) == "int8"
+    assert quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": ""}) == "none"
+    with pytest.raises(ConfigError, match=r"MCP_MEMORY_ONNX_QUANTIZE='fp16' is not valid: use one of none, int8"):
+        quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": "fp16"})
+    monkeypatch.setenv("MCP_MEMORY_ONNX_QUANTIZE", "int4")
+    with pytest.raises(ConfigError, match="int4"):
+        OnnxEmbedder(Settings())
+    monkeypatch.setenv("MCP_MEMORY_ONNX_QUANTIZE", "int8")
+    embedder = OnnxEmbedder(Settings(onnx_path="/nowhere"))
+    assert embedder.quantize == "int8" and embedder.model_file.name == "model.int8.onnx"
+    assert embedder.model_name == "all-MiniLM-L6-v2"  # int8 keeps the identity stores record
 
 
 def test_manifest_names_the_model(tmp_path):
@@ -53,15 +86,31 @@ def test_manifest_names_the_model(tmp_path):
 
 def test_broken_manifest_is_a_clear_error(tmp_path):
     (tmp_path / MANIFEST_FILE).write_text("{not json")
-    with pytest.raises(EmbeddingError, match="unreadable"):
+    with pytest.raises(EmbeddingError, match="unreadable.*memory onnx-export"):
         OnnxEmbedder(Settings(onnx_path=tmp_path))
 
 
 def test_unknown_model_without_manifest_has_no_dimension(tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"")
     embedder = OnnxEmbedder(Settings(embedding_model=str(tmp_path)))
     assert embedder.model_name == str(tmp_path)
     with pytest.raises(EmbeddingError, match="dimension"):
         embedder.dimension
+
+
+def test_a_hub_model_name_cannot_be_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    embedder = OnnxEmbedder(Settings(embedding_model="sentence-transformers/all-mpnet-base-v2"))
+    assert embedder.location.source is None
+    with pytest.raises(EmbeddingError, match="nothing to build it from.*MCP_MEMORY_EMBEDDER=sentence_transformers"):
+        embedder.embed(["hello"])
+
+
+def test_a_missing_explicit_onnx_file_is_never_built(tmp_path):
+    embedder = OnnxEmbedder(Settings(onnx_path=tmp_path / "custom.onnx"))
+    with pytest.raises(EmbeddingError, match="no ONNX model at .*custom.onnx.*memory onnx-export"):
+        embedder.warm_up()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_corrupt_model_file_is_a_clear_error(tmp_path):
@@ -82,16 +131,16 @@ def _st_dir(tmp_path, pooling):
     return tmp_path
 
 
-def test_export_refuses_what_the_embedder_cannot_pool(tmp_path):
+def test_build_refuses_what_the_embedder_cannot_pool(tmp_path):
     source = _st_dir(tmp_path, {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False})
-    with pytest.raises(InvalidInputError, match="only mean pooling"):
+    with pytest.raises(InvalidInputError, match="only mean pooling.*sentence_transformers"):
         check_modules(source)
     with pytest.raises(InvalidInputError, match="only mean pooling"):
         export(tmp_path / "out", str(source))
-    assert check_modules(_st_dir(tmp_path / "mean", {"pooling_mode_mean_tokens": True})) == 256
+    assert check_modules(_st_dir(tmp_path / "mean", {"pooling_mode_mean_tokens": True})) == (256, False)
 
 
-def test_export_needs_a_local_model_directory(tmp_path):
+def test_build_needs_a_local_model_directory(tmp_path):
     with pytest.raises(InvalidInputError, match="not a local sentence-transformers model directory"):
         export(tmp_path / "out", str(tmp_path / "missing"))
 

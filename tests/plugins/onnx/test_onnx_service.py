@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,13 +103,35 @@ async def test_stdio_server_with_onnx_answers_without_loading_torch(tmp_path, on
     assert "runtime='onnxruntime'" in (tmp_path / "server.log").read_text()
 
 
-def test_export_command_keeps_an_existing_export_and_plugins_lists_onnx(onnx_dir, make_env, memory_cmd):
+def test_export_command_is_idempotent_and_plugins_lists_onnx(tmp_path, onnx_dir, make_env, memory_cmd):
     before = (onnx_dir / "model.onnx").stat().st_mtime_ns
     proc = subprocess.run([*memory_cmd, "onnx-export", "--output", str(onnx_dir)], capture_output=True, text=True,
                           env=make_env(), timeout=120)
-    assert proc.returncode == 1 and "already exists; add --force" in proc.stderr
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{onnx_dir} already holds a current build of all-MiniLM-L6-v2" in proc.stdout
     assert (onnx_dir / "model.onnx").stat().st_mtime_ns == before
+    copy = tmp_path / "copy"
+    shutil.copytree(onnx_dir, copy)
+    inode = (copy / "model.onnx").stat().st_ino
+    proc = subprocess.run([*memory_cmd, "onnx-export", "--output", str(copy), "--force"], capture_output=True,
+                          text=True, env=make_env(), timeout=300)
+    assert proc.returncode == 0 and f"built all-MiniLM-L6-v2 into {copy}" in proc.stdout, proc.stderr[-3000:]
+    assert (copy / "model.onnx").stat().st_ino != inode  # --force rebuilds a current build
     listed = subprocess.run([*memory_cmd, "plugins", "--json"], capture_output=True, text=True, env=make_env(),
                             timeout=120)
     data = json.loads(listed.stdout)
     assert "onnx" in data["embedders"] and "onnx-export" in data["commands"]
+
+
+def test_export_command_replaces_another_model_only_with_force(tmp_path, make_env, memory_cmd):
+    (tmp_path / "model.onnx").write_bytes(b"someone else's model")
+    command = [*memory_cmd, "onnx-export", "--output", str(tmp_path)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=make_env(), timeout=300)
+    assert proc.returncode == 1 and "already holds another model" in proc.stderr and "--force" in proc.stderr
+    assert (tmp_path / "model.onnx").read_bytes() == b"someone else's model"
+    proc = subprocess.run([*command, "--force", "--quantize", "int8"], capture_output=True, text=True, env=make_env(),
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"built all-MiniLM-L6-v2 into {tmp_path}" in proc.stdout and "model.int8.onnx" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "mcp_memory_onnx.json", "model.int8.onnx",
+                                                          "model.onnx", "tokenizer.json"]
