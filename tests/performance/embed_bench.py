@@ -100,7 +100,7 @@ def torch_export(rev: str, out: Path) -> Path:
 def embedder(path: Path):
     from mcp_memory_onnx import OnnxEmbedder
 
-    made = OnnxEmbedder(Settings(onnx_path=path))
+    made = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(path)))
     made.warm_up()
     return made
 
@@ -154,7 +154,7 @@ import json, sys
 from mcp_memory.config import Settings
 from mcp_memory_onnx import OnnxEmbedder
 texts = json.load(open(sys.argv[1]))
-OnnxEmbedder(Settings(onnx_path=sys.argv[2])).embed(texts)
+OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(sys.argv[2]))).embed(texts)
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({k: int(status[k].split()[0]) // 1024 for k in ("VmHWM", "VmRSS")}))
 """

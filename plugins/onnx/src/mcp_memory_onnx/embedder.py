@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, InvalidInputError
 from mcp_memory.logging import get_logger
 from mcp_memory.protocols import embed_inputs
@@ -58,11 +60,12 @@ class OnnxEmbedder:
     (``MCP_MEMORY_ONNX_QUANTIZE=int8``) records the same name: its vectors stay within a small angle of float32.
     """
 
-    def __init__(self, settings: Any = None):
+    def __init__(self, settings: Settings | None = None):
+        settings = settings or Settings()
         self.location = resolve(settings)
-        self.quantize = quantize_setting()
+        self.quantize = quantize_setting(settings)
         manifest = read_manifest(self.location.directory)
-        configured = canonical_name(getattr(settings, "embedding_model", None) or DEFAULT_MODEL)
+        configured = canonical_name(settings.embedding_model or DEFAULT_MODEL)
         self.model_name = manifest.model_name if manifest else configured
         self._apply(manifest)
         source_dir = Path(self.location.source) if self.location.source else None

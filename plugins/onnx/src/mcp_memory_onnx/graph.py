@@ -12,8 +12,9 @@ onnxruntime's CPU contrib ops (com.microsoft), chosen by name in ``fused``: ``em
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from mcp_memory.errors import InvalidInputError
 
@@ -39,7 +40,7 @@ class BertConfig:
     layer_norm_eps: float
 
     @classmethod
-    def from_json(cls, config: dict[str, Any], where: str) -> "BertConfig":
+    def from_json(cls, config: dict[str, Any], where: str) -> BertConfig:
         """Check that ``config`` describes a plain BERT encoder; a clear error names the fix otherwise."""
         kind = config.get("model_type")
         if kind != "bert":

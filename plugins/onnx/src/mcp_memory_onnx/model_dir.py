@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from mcp_memory.config import default_data_dir
-from mcp_memory.errors import ConfigError, EmbeddingError
+from mcp_memory.config import Settings, default_data_dir
+from mcp_memory.errors import EmbeddingError
+
+from .settings import ONNX_SETTINGS
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
@@ -23,18 +24,12 @@ BUILDER = "mcp-memory-onnx"
 #: bump when the graph or the quantization changes: directories built by an older builder are rebuilt on first
 #: use. 1 was the torch export (its manifests carry no version); 2 is the BERT graph written from safetensors.
 BUILDER_VERSION = 2
-QUANTIZE_ENV = "MCP_MEMORY_ONNX_QUANTIZE"
-QUANTIZE_VALUES = ("none", "int8")
 BUILD_HINT = "run `memory onnx-export` (it builds the model from the bundled weights, no torch needed)"
 
 
-def quantize_setting(env: Mapping[str, str] | None = None) -> str:
+def quantize_setting(settings: Settings | None) -> str:
     """``MCP_MEMORY_ONNX_QUANTIZE``: ``none`` (default, float32) or ``int8`` (dynamic quantization)."""
-    raw = (os.environ if env is None else env).get(QUANTIZE_ENV, "")
-    value = raw.strip().lower() or "none"
-    if value not in QUANTIZE_VALUES:
-        raise ConfigError(f"{QUANTIZE_ENV}={raw!r} is not valid: use one of {', '.join(QUANTIZE_VALUES)}")
-    return value
+    return str((settings or Settings()).section(ONNX_SETTINGS).onnx_quantize)
 
 
 @dataclass(frozen=True)
@@ -97,15 +92,16 @@ def buildable(model: str) -> bool:
     return model in DEFAULT_ALIASES or (Path(model).expanduser() / "config.json").is_file()
 
 
-def resolve(settings: Any) -> Location:
+def resolve(settings: Settings | None) -> Location:
     """The location for the settings in force.
 
     ``MCP_MEMORY_ONNX_PATH`` (a directory or a ``.onnx`` file) wins; else ``MCP_MEMORY_EMBEDDING_MODEL`` when it
     names an ONNX directory or a ``.onnx`` file; else ``<data dir>/onnx/<model>``, built from the model (the
     bundled default or a local sentence-transformers directory) when missing.
     """
-    explicit = getattr(settings, "onnx_path", None)
-    name = (getattr(settings, "embedding_model", None) or DEFAULT_MODEL).strip()
+    settings = settings or Settings()
+    explicit = settings.section(ONNX_SETTINGS).onnx_path
+    name = (settings.embedding_model or DEFAULT_MODEL).strip()
     source = name if buildable(name) else None
     if explicit is not None:
         path = Path(explicit).expanduser()

@@ -9,13 +9,21 @@ import contextlib
 import sys
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mcp_memory.errors import EmbeddingError
 from mcp_memory.logging import get_logger
 from mcp_memory.protocols import embed_inputs
 
-from .model_files import DEFAULT_ALIASES, DEFAULT_MODEL, ModelSource, cached_hub_dir, dimension_from_files, resolve_model
+from .model_files import (
+    DEFAULT_ALIASES,
+    DEFAULT_MODEL,
+    ModelSource,
+    cached_hub_dir,
+    dimension_from_files,
+    resolve_model,
+)
 
 BATCH_SIZE = 64
 
