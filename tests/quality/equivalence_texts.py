@@ -61,7 +61,8 @@ def texts(seed: int = 13) -> list[str]:
 
 def _numbers(r: random.Random) -> str:
     forms = [f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/{r.randint(1990, 2030)}",
-             f"${r.randint(1, 99999):,}.{r.randint(0, 99):02d}", f"v{r.randint(0, 9)}.{r.randint(0, 30)}.{r.randint(0, 9)}",
+             f"${r.randint(1, 99999):,}.{r.randint(0, 99):02d}",
+             f"v{r.randint(0, 9)}.{r.randint(0, 30)}.{r.randint(0, 9)}",
              f"{r.randint(1, 255)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(0, 255)}",
              f"+1 ({r.randint(200, 999)}) {r.randint(200, 999)}-{r.randint(1000, 9999)}", f"{r.random() * 1e6:.3e}",
              f"0x{r.getrandbits(32):08x}", str(r.randint(0, 10 ** r.randint(1, 15))), f"{r.randint(1, 100)}%"]

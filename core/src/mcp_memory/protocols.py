@@ -108,8 +108,11 @@ class Embedder(Protocol):
     store made with one opens with the other.
     """
 
-    model_name: str
-    dimension: int
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> Sequence[Vector]:
         """Return one normalised vector per text, in order. Blocking (CPU-bound)."""

@@ -173,7 +173,8 @@ def test_a_model_that_is_not_bert_is_refused_with_the_fix(tmp_path, make_env, me
     assert "model_type 'mpnet' is not BERT" in proc.stderr
     assert "MCP_MEMORY_EMBEDDER=sentence_transformers" in proc.stderr
     assert not (tmp_path / "out").exists()
-    embedder = OnnxEmbedder(Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out")))
+    settings = Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out"))
+    embedder = OnnxEmbedder(settings)
     with pytest.raises(EmbeddingError, match="not BERT.*sentence_transformers"):
         embedder.embed(["hello"])
 
@@ -203,7 +204,8 @@ def test_damaged_or_missing_safetensors_is_a_clear_error(tmp_path, damage, messa
         weights.write_bytes(b"\xff" * 64)
     else:
         (model / "pytorch_model.bin").write_bytes(b"")
-    embedder = OnnxEmbedder(Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out")))
+    settings = Settings(embedding_model=str(model)).with_changes(MCP_MEMORY_ONNX_PATH=str(tmp_path / "out"))
+    embedder = OnnxEmbedder(settings)
     with pytest.raises(EmbeddingError, match=message):
         embedder.embed(["hello"])
     assert not (tmp_path / "out").exists()

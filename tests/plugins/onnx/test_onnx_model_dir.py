@@ -57,7 +57,8 @@ def test_name_and_dimension_without_any_file(tmp_path):
 
 def test_creating_the_embedder_imports_nothing_heavy(tmp_path):
     code = ("import sys; from mcp_memory.config import Settings; from mcp_memory_onnx import OnnxEmbedder; "
-            f"e = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH={str(tmp_path)!r})); print(e.model_name, e.dimension); "
+            f"e = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH={str(tmp_path)!r})); "
+            "print(e.model_name, e.dimension); "
             "print(sorted(m for m in ('onnx', 'onnxruntime', 'numpy', 'tokenizers', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.splitlines() == ["all-MiniLM-L6-v2 384", "[]"]

@@ -136,7 +136,8 @@ def build(model: str) -> tuple[bytes, Manifest, Path]:
     tensors = load_weights(source)
     weights_file = source / "model.safetensors"
     extra = {"graph": "bert", "fused": sorted(DEFAULT_FUSED), "opset": OPSET, "output": OUTPUT,
-             "source_path": str(source), "source_weights_bytes": weights_file.stat().st_size if weights_file.is_file() else None,
+             "source_path": str(source),
+             "source_weights_bytes": weights_file.stat().st_size if weights_file.is_file() else None,
              "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     onnx_model = build_bert(config, Weights(tensors, str(source)), fused=True,
                             metadata={"builder": BUILDER, "builder_version": str(BUILDER_VERSION)})

@@ -38,7 +38,8 @@ def store_checks(settings: Settings, location: str | None, deep: bool) -> list[C
                       f"check {DSN_VARIABLE} (host, port, user, password, database) and that the server runs")]
     with conn:
         conn.execute("SET default_transaction_read_only TO on")  # checks never write
-        version, database = conn.execute("SELECT current_setting('server_version'), current_database()").fetchone()
+        row = conn.execute("SELECT current_setting('server_version'), current_database()").fetchone()
+        version, database = row if row is not None else ("?", "?")
         checks = [Check("postgresql", True, f"PostgreSQL {version} at {cfg.shown}")]
         extension = _extension(conn, cfg, database)
         checks.append(extension)
