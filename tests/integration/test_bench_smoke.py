@@ -31,7 +31,7 @@ def test_benchmark_script_at_200_memories(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(out.read_text())
     [row] = report["results"]
-    assert (row["backend"], row["embedder"], row["size"]) == ("sqlite_vec", "sentence_transformers", 200)
+    assert (row["backend"], row["embedder"], row["size"]) == ("sqlite_vec", "onnx", 200)
     missing = [c for c in COLUMNS if not isinstance(row.get(c), (int, float))]
     assert not missing, f"columns without a number: {missing}"
     assert all(row[c] > 0 for c in COLUMNS), row

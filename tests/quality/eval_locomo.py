@@ -50,7 +50,7 @@ def supported(method: object, name: str) -> bool:
 
 
 async def run_conversation(data: Path, conv: int, args: argparse.Namespace, workdir: Path) -> list[dict]:
-    settings = Settings.from_env().with_changes(sqlite_path=workdir / f"conv{conv}.db", storage_backend=args.backend)
+    settings = Settings.from_env().with_changes(storage_backend=args.backend)
     service = await open_service(settings, location=str(workdir / f"conv{conv}.db"))
     try:
         memories = read_jsonl(data / f"conv{conv}.memories.jsonl")

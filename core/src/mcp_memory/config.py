@@ -231,6 +231,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
             as_int(1, 2**40), key="max_document_bytes"),
     Setting("MCP_MEMORY_INGEST_ROOTS", "folders the ingest_document MCP tool may read (besides the client's roots), "
             "separated by the platform's path separator", (), as_paths, key="ingest_roots"),
+    Setting("MCP_MEMORY_WARMUP", "the stdio server opens the store and loads the model right after start, so the "
+            "first search is fast", True, as_bool, key="warmup"),
     Setting("MCP_MEMORY_PLUGINS", "allow list of plugin names (default: every installed plugin)", None,
             as_names, key="plugins_allowed"),
     Setting("MCP_MEMORY_DISABLE_PLUGINS", "plugin names not to load", None, as_names, key="plugins_disabled"),
@@ -290,6 +292,7 @@ class Settings:
     tool_set: str = "classic"
     max_document_bytes: int = 50 * 1024 * 1024
     ingest_roots: tuple[Path, ...] = ()
+    warmup: bool = True
     plugins_allowed: frozenset[str] | None = None
     plugins_disabled: frozenset[str] | None = None
     plugins_strict: bool = False

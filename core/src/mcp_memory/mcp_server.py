@@ -235,10 +235,6 @@ def _register_resources(server: MCPServer, get_service: GetService) -> None:
 
 
 # -- stdio --------------------------------------------------------------------------------------------
-def _warmup_enabled() -> bool:
-    return os.environ.get("MCP_MEMORY_WARMUP", "true").strip().lower() not in {"0", "false", "no", "off"}
-
-
 class _Warmup:
     """Opens the service and loads the embedding model in a daemon thread, without delaying requests; a store
     with an async ``warm_up()`` gets it called at the same time."""
@@ -278,7 +274,7 @@ def run_stdio(settings: Settings, provider: ServiceProvider | None = None) -> in
     """Serve MCP on stdin/stdout until stdin closes or SIGTERM/SIGINT arrives; return the exit code."""
     configure_logging(settings.log_level, settings.debug)
     provider = provider or LazyService(settings)
-    warmup = _Warmup(provider) if _warmup_enabled() else None
+    warmup = _Warmup(provider) if settings.warmup else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -135,9 +134,9 @@ async def serve_in_background(settings: Settings, sock: socket.socket) -> Servin
     return ServingService(server)
 
 
-def _warm_up_in_background(service: Any) -> None:
+def _warm_up_in_background(service: Any, settings: Settings) -> None:
     """Load the embedding model while the server already answers (MCP_MEMORY_WARMUP=false skips it)."""
-    if os.environ.get("MCP_MEMORY_WARMUP", "true").strip().lower() in {"0", "false", "no", "off"}:
+    if not settings.warmup:
         return
     embedder = getattr(service, "embedder", None)
     if embedder is None or not hasattr(embedder, "warm_up"):
@@ -189,7 +188,7 @@ def run_foreground(settings: Settings) -> int:
     async def main() -> None:
         service = await direct_opener(settings, HTTP_SERVER)()
         try:
-            _warm_up_in_background(service)
+            _warm_up_in_background(service, settings)
             app = create_app(service, settings)
             _listening_log(http)
             server = _QuietServer(_config(app, settings))
