@@ -1,5 +1,6 @@
 """Projects, the trash, edits with history, near-duplicates, hash prefixes and usage, in the service."""
 
+import re
 import time
 from dataclasses import replace
 
@@ -7,6 +8,7 @@ import pytest
 
 from mcp_memory.errors import InvalidInputError, NotFoundError
 from mcp_memory.inputs import Scope
+from mcp_memory.ranking import same_numbers
 from mcp_memory.service import DELETED, EDITED, MemoryService, NewMemory
 from mcp_memory.testing import HashEmbedder, InMemoryStorage
 
@@ -56,6 +58,23 @@ async def test_near_duplicates_of_the_same_project_are_not_stored_twice(settings
                                  allow_near_duplicate=True)
     assert anyway.stored and await service.count() == 3
     assert (await service.store("something else entirely", project="api")).stored
+
+
+class DigitBlindEmbedder(HashEmbedder):
+    """Like the real model, it barely sees numbers (here: not at all)."""
+
+    def embed(self, texts):
+        return super().embed([re.sub(r"\d", "", t) for t in texts])
+
+
+async def test_texts_that_differ_in_their_numbers_are_two_facts(settings):
+    service = MemoryService(InMemoryStorage(), DigitBlindEmbedder(), settings.with_changes(duplicate_threshold=0.9))
+    first = await service.store("the staging database listens on port 5432, since 2024-03-01")
+    assert (await service.store("The staging database listens on port 5433, since 2024-03-01")).stored
+    assert (await service.store("the staging database listens on port 5432, since 2024-06-01")).stored
+    again = await service.store("Since 2024-03-01 the staging database listens on port 5432")
+    assert again.near_duplicate and again.memory.content_hash == first.memory.content_hash
+    assert same_numbers("v1.2 on 10:30", "at 10:30, v1.2") and not same_numbers("v1.2", "v1.3")
 
 
 async def test_the_same_text_from_another_project_becomes_global(service):

@@ -65,8 +65,8 @@ async def check_database(tmp_path: Path, embedder: str | None) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
-    settings = Settings(sqlite_path=tmp_path / "shared.db", embedder=embedder)
-    service = await open_service(settings, with_embedder=False)
+    settings = Settings(embedder=embedder)
+    service = await open_service(settings, location=str(tmp_path / "shared.db"), with_embedder=False)
     try:
         assert await service.count() == PROCESSES * PER_PROCESS
         for worker in range(PROCESSES):

@@ -29,6 +29,7 @@ AUTO_CAPTURED_TAG = "auto-captured"
 AUTO_CAPTURED_PENALTY = 0.3
 
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be been before being below between both but
@@ -121,3 +122,8 @@ def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_
               else r for r in ranked]
     scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
     return scored[:k]
+
+
+def same_numbers(a: str, b: str) -> bool:
+    """Whether two texts hold the same numbers (dates, versions, amounts, ports), in any order."""
+    return sorted(_NUMBER.findall(a)) == sorted(_NUMBER.findall(b))

@@ -57,6 +57,8 @@ __all__ = ["MemoryService", "NewMemory", "Page", "RecallResult", "StoreResult", 
 
 log = get_logger(__name__)
 
+#: memories looked at when the nearest near-duplicate states other numbers than the new memory
+NEAR_CANDIDATES = 10
 _MISSING: Any = object()
 #: the largest row offset a store is asked for (SQLite integers are 64-bit)
 MAX_OFFSET = 2**62
@@ -175,7 +177,7 @@ class MemoryService:
             return await self._existing(existing, memory)
         [vector] = await self.embed([memory.content])
         if not allow_near_duplicate:
-            near = await self._near_duplicate(vector, memory.project)
+            near = await self._near_duplicate(vector, memory)
             if near is not None:
                 return StoreResult(near.memory, duplicate=False, near_duplicate=True,
                                    similarity=round(near.relevance_score, 4))
@@ -206,16 +208,25 @@ class MemoryService:
         log.info("stored text was in the trash: restored", content_hash=back.content_hash)
         return StoreResult(back, duplicate=False, restored=True)
 
-    async def _near_duplicate(self, vector: Vector, project: str | None) -> QueryResult | None:
+    async def _near_duplicate(self, vector: Vector, memory: Memory) -> QueryResult | None:
+        """The memory of the same project this one nearly repeats: cosine at or above the threshold and the same
+        numbers (embeddings barely tell "port 5432" from "port 5433", which are two facts)."""
         threshold = self.settings.duplicate_threshold
         if threshold is None:
             return None
-        where = Filter(projects=(project,))
+        where = Filter(projects=(memory.project,))
         nearest_above = getattr(self.storage, "nearest_above", None)
         if nearest_above is not None:
-            return await nearest_above(vector, threshold, where)
-        found = await self.storage.retrieve(vector, 1, where)
-        return found[0] if found and found[0].relevance_score >= threshold else None
+            near = await nearest_above(vector, threshold, where)
+        else:
+            found = await self.storage.retrieve(vector, 1, where)
+            near = found[0] if found and found[0].relevance_score >= threshold else None
+        if near is None or ranking.same_numbers(near.memory.content, memory.content):
+            return near
+        # the nearest states other numbers: a close one with the same numbers may still be there
+        close = await self.storage.retrieve(vector, NEAR_CANDIDATES, where)
+        return next((r for r in close if r.relevance_score >= threshold
+                     and ranking.same_numbers(r.memory.content, memory.content)), None)
 
     async def store_batch(self, items: Iterable[NewMemory]) -> list[StoreResult]:
         """Store many memories with one embedding pass and one transaction (exact duplicates only: a batch is
