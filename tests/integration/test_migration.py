@@ -193,7 +193,7 @@ async def test_reference_service_database_imports_intact(tmp_path):
     done = memory_cli(tmp_path, "migrate", "--from", "mcp-memory-service", "--source-path", str(ref),
                       "--to", "sqlite_vec", "--target-path", str(target))
     assert done.returncode == 0, done.stderr
-    assert "copied 3" in done.stdout and "3 embedded again" in done.stdout and "verification OK" in done.stdout
+    assert "copied 4" in done.stdout and "4 embedded again" in done.stdout and "verification OK" in done.stdout
     assert hashlib.sha256(ref.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in ref_dir.iterdir()) == listing
 
@@ -206,7 +206,9 @@ async def test_reference_service_database_imports_intact(tmp_path):
         assert (first.created_at, first.updated_at) == (1_710_000_000.25, 1_710_000_500.5)
         last = await service.get(content_hash(rows[3][0]))
         assert last.tags == [] and last.memory_type is None and last.created_at == 1_710_200_000.75
-        assert [m.content for m in await service.search_by_tag(["misc"])] == []  # soft-deleted row skipped
+        assert [m.content for m in await service.search_by_tag(["misc"])] == []  # soft-deleted: in the trash
+        [trashed] = (await service.trash_list()).memories
+        assert trashed.tags == ["misc"] and trashed.deleted_reason == "deleted"
         top = await service.retrieve("when do we deploy?", 1)
         assert top[0].memory.content == rows[0][0]
     finally:
@@ -256,7 +258,7 @@ async def test_sqlite_vec_to_sqlite_vec_then_verify_and_optimize(tmp_path):
         assert f"OK    {name}" in done.stdout, (name, done.stdout)
     done = memory_cli(tmp_path, "optimize", MCP_MEMORY_SQLITE_PATH=str(copy))
     assert done.returncode == 0, done.stderr
-    assert "removed 1 duplicate memories" in done.stdout and "vacuum" in done.stdout and " MB -> " in done.stdout
+    assert "moved 1 duplicate memories to the trash" in done.stdout and "vacuum" in done.stdout and " MB -> " in done.stdout
 
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"garbage, not a database" * 50)

@@ -125,5 +125,6 @@ def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_
 
 
 def same_numbers(a: str, b: str) -> bool:
-    """Whether two texts hold the same numbers (dates, versions, amounts, ports), in any order."""
-    return sorted(_NUMBER.findall(a)) == sorted(_NUMBER.findall(b))
+    """Whether two texts hold the same numbers (dates, versions, amounts, ports) in the same order ("from v2
+    to v3" and "from v3 to v2" are two facts)."""
+    return _NUMBER.findall(a) == _NUMBER.findall(b)
