@@ -58,7 +58,9 @@ async def session_brief(service: Any, project: str | None, tokens: int) -> str |
     relevant: list[Memory] = []
     if project:
         query = f"{project}: architecture, conventions, decisions, preferences, people"
-        relevant = [r.memory for r in await service.retrieve(query, n_results=RELEVANT, scope=scope)]
+        # a ranking for the brief, not an answer to a question: no relevance floor
+        relevant = [r.memory for r in await service.retrieve(query, n_results=RELEVANT, scope=scope,
+                                                             min_relevance=0.0)]
     last_session = next((m for m in recent if SESSION in m.tags and is_auto(m)), None)
     ordered: dict[str, Memory] = {}
     for group in ([m for m in key if not is_auto(m)], [m for m in relevant if not is_auto(m)],
