@@ -9,6 +9,7 @@ and the delay is drawn over the length of an uninterrupted run measured first.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -23,7 +24,10 @@ from dbcheck import inspect
 from processes import base_env, free_port, memory_command
 
 from mcp_memory.backup import read_backup
+from mcp_memory.config import Settings
+from mcp_memory.consolidate import undo
 from mcp_memory.models import content_hash
+from mcp_memory.service import open_service
 
 pytestmark = pytest.mark.slow
 
@@ -274,3 +278,85 @@ def test_sigkill_during_optimize(tmp_path, sizes, figure):
     assert check_against(db, expected, set(expected)) == set(expected)
     figure(f"crash optimize rows={len(expected)} kills={landed} completed_runs={finished} lost=0 corrupt=0 "
            f"window={killer.window:.1f}s")
+
+
+def write_clusters(path: Path, clusters: int, seed: int = 3) -> dict[str, dict]:
+    """A JSONL of near-duplicate triples (a sentence, it with a word more, it with a word less) of random words:
+    what consolidation merges. Returns hash -> the tags and metadata each memory was imported with."""
+    rng = random.Random(seed)
+    word = lambda: "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))  # noqa: E731
+    expected: dict[str, dict] = {}
+    with path.open("w") as out:
+        for c in range(clusters):
+            base = [word() for _ in range(12)]
+            for v, words in enumerate((base, [*base, word()], base[:-1])):
+                content = " ".join(words)
+                tags, metadata = [f"cluster-{c}", f"variant-{v}"], {"cluster": c, "variant": v}
+                out.write(json.dumps({"content": content, "tags": tags, "metadata": metadata,
+                                      "created_at": 1_700_000_000 + c * 100 + v}) + "\n")
+                expected[content_hash(content)] = {"tags": tags, "metadata": metadata}
+    return expected
+
+
+def check_consolidation(db: Path, expected: dict[str, dict]) -> int:
+    """Sound file; every memory is live, or in the trash merged into a live memory of its cluster that carries its
+    tags. Returns how many are merged away."""
+    state = inspect(db)
+    assert state.integrity == "ok" and state.problems == [], (state.integrity, state.problems[:10])
+    assert set(state.memories) == set(expected), "memories appeared or vanished"
+    conn = sqlean.connect(str(db))
+    try:
+        links = dict(((h, (reason, replaced)) for h, reason, replaced in conn.execute(
+            "SELECT content_hash, deleted_reason, replaced_by FROM memories WHERE deleted_at IS NOT NULL")))
+    finally:
+        conn.close()
+    for h, (reason, replaced) in links.items():
+        assert reason == "merged" and replaced in state.live, (h, reason, replaced)
+        assert set(expected[h]["tags"]) <= set(state.memories[replaced]["tags"]), "tags of a merged memory lost"
+    return len(links)
+
+
+async def undo_every_merge(db: Path) -> None:
+    service = await open_service(Settings(), backend="sqlite_vec", location=str(db), with_embedder=False)
+    try:
+        for memory in (await service.list_memories(page_size=1000)).memories:
+            if "consolidation" in memory.metadata:
+                await undo(service, memory.content_hash)
+    finally:
+        await service.close()
+
+
+def test_sigkill_during_consolidate_then_undo(tmp_path, sizes, figure):
+    source = tmp_path / "clusters.jsonl"
+    expected = write_clusters(source, clusters=max(30, sizes.import_rows // 30))
+    db = tmp_path / "consolidate.db"
+    env = env_for(db, True)
+    done = run([*cli(True), "import", str(source), "--quiet"], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pristine = tmp_path / "pristine.db"
+    pristine.write_bytes(db.read_bytes())
+    command = [*cli(True), "consolidate", "--apply", "--threshold", "0.8"]
+    killer = Killer(command, env, db, tmp_path / "consolidate.log", rng=random.Random(17))
+    killer.calibrate()
+    assert check_consolidation(db, expected) == 2 * len(expected) // 3  # one kept of each triple
+    landed = finished = partial = 0
+    while landed < sizes.optimize_kills:
+        remove_db(db)
+        db.write_bytes(pristine.read_bytes())
+        killed = killer.round()
+        landed += killed
+        finished += not killed
+        partial += killed and 0 < check_consolidation(db, expected) < 2 * len(expected) // 3
+        check_consolidation(db, expected)
+    done = run(command, env)  # the rest of the merges, after the last kill
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert check_consolidation(db, expected) == 2 * len(expected) // 3
+    undone = run([*cli(True), "consolidate", "--undo", next(iter(inspect(db).live))], env)  # the command once
+    assert undone.returncode == 0, undone.stderr[-3000:]
+    asyncio.run(undo_every_merge(db))
+    assert check_consolidation(db, expected) == 0
+    state = inspect(db)
+    assert all(state.memories[h]["tags"] == expected[h]["tags"] and state.memories[h]["metadata"] ==
+               expected[h]["metadata"] for h in expected), "undo did not restore the imported tags and metadata"
+    figure(f"crash consolidate memories={len(expected)} kills={landed} completed_runs={finished} "
+           f"kills_with_partial_merge={partial} lost=0 corrupt=0 undo_exact=yes window={killer.window:.1f}s")

@@ -3,8 +3,9 @@
 A cluster is a group of live memories of one project linked by cosine similarity at or above a threshold (the
 near-duplicate threshold by default). Merging keeps the newest memory of the cluster, gives it every tag of the
 others and the date range they cover, and moves the others to the trash (reason ``merged``, linked to it by
-``replaced_by``). What the kept memory looked like before is recorded in its metadata, so ``undo`` restores
-everything exactly. Nothing runs unless called: there is no schedule.
+``replaced_by``). What the kept memory looked like before its first merge is recorded in its metadata, so
+``undo`` restores everything exactly, also after a run that was stopped halfway and run again. Nothing runs
+unless called: there is no schedule.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from .errors import InvalidInputError, NotFoundError
 from .inputs import Scope
 from .logging import get_logger
-from .models import Memory, Vector, iso
+from .models import Memory, Vector, iso, parse_timestamp
 from .protocols import Filter
 from .results import MERGED
 from .service import MemoryService
@@ -121,13 +122,9 @@ async def apply(service: MemoryService, report: ConsolidationReport) -> Consolid
         others = [m for m in cluster.others if await service.storage.get_by_hash(m.content_hash) is not None]
         if current is None or not others:
             continue  # changed since the report (or merged by an earlier run): leave it
-        everything = [current, *others]
-        tags = list(dict.fromkeys(t for m in everything for t in m.tags))
-        record = {"before": {"tags": current.tags, "metadata": current.metadata, "updated_at": current.updated_at},
-                  "merged": [m.content_hash for m in others],
-                  "first_created_at": iso(min(m.created_at for m in everything)),
-                  "last_created_at": iso(max(m.created_at for m in everything))}
-        merged = replace(current, tags=tags, metadata={**current.metadata, RECORD: record}, updated_at=time.time())
+        merged = _merged(current, others)
+        # the kept memory first, then the others to the trash: a run stopped between the two leaves every memory
+        # live, and the next run merges them again onto the same record (undo still restores the original)
         await service.storage.update_memory(merged)
         await service.storage.trash([m.content_hash for m in others], time.time(), MERGED,
                                     replaced_by=current.content_hash)
@@ -135,6 +132,23 @@ async def apply(service: MemoryService, report: ConsolidationReport) -> Consolid
         log.info("memories merged", keep=current.content_hash, merged=len(others))
     report.applied = True
     return report
+
+
+def _merged(current: Memory, others: list[Memory]) -> Memory:
+    """``current`` with the tags and date range of ``others``, recording what it was before its first merge."""
+    prior = current.metadata.get(RECORD)
+    prior = prior if isinstance(prior, dict) and isinstance(prior.get("before"), dict) else None
+    everything = [current, *others]
+    created = [m.created_at for m in everything]
+    if prior:
+        created += [parse_timestamp(prior[k]) for k in ("first_created_at", "last_created_at") if prior.get(k)]
+    record = {"before": prior["before"] if prior else {"tags": current.tags, "metadata": current.metadata,
+                                                      "updated_at": current.updated_at},
+              "merged": list(dict.fromkeys([*(prior.get("merged") or [] if prior else []),
+                                            *(m.content_hash for m in others)])),
+              "first_created_at": iso(min(created)), "last_created_at": iso(max(created))}
+    tags = list(dict.fromkeys(t for m in everything for t in m.tags))
+    return replace(current, tags=tags, metadata={**current.metadata, RECORD: record}, updated_at=time.time())
 
 
 async def undo(service: MemoryService, content_hash: Any) -> list[Memory]:
