@@ -25,7 +25,7 @@ from .auth import check_bind
 from .client import HTTP_CLIENT, RemoteMemoryService, auth_headers, base_url
 from .failover import FailoverService
 from .identity import StoreIdentity, configured_store
-from .server import HTTP_SERVER, bind_socket, serve_in_background
+from .listen import HTTP_SERVER, bind_socket
 from .settings import HttpSettings
 
 log = get_logger(__name__)
@@ -139,6 +139,8 @@ def _client_opener(settings: Settings) -> Callable[[], Any]:
 
 def _server_opener(settings: Settings, open_direct: Callable[[], Any]) -> Callable[[], Any]:
     async def open_server() -> Any:
+        from .server import serve_in_background  # the server stack (FastAPI, uvicorn) loads only to serve
+
         http = HttpSettings.of(settings)
         try:
             sock = bind_socket(http.host, http.port)
