@@ -84,13 +84,14 @@ def run_with_service(coro_factory: Callable[..., Any], settings: Settings, coord
     ``coordinated`` commands use a running ``memory http`` server when one serves the configured store (no model
     load in this process, and the server's live events fire); they never become the server themselves.
     """
-    from .coordination import detect
-    from .service import open_service
-
     async def main() -> Any:
         if coordinated:
+            from .coordination import detect
+
             service = await detect(settings.with_changes(MCP_MEMORY_HTTP_AUTO_START="false")).open()
         else:
+            from .service import open_service
+
             service = await open_service(settings, **open_kwargs)
         try:
             return await coro_factory(service)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .cli import emit, run_with_service
 from .config import Settings
-from .migration import MigrationReport
+
+if TYPE_CHECKING:  # every command builds the parser that lists these: the migration code loads when one runs
+    from .migration import MigrationReport
 
 
 def _where(name: str, location: str | None) -> str:

@@ -11,14 +11,16 @@ import asyncio
 import platform
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .plugins import PluginManager, get_plugin_manager
-from .protocols import Embedder
 from .registration import Check, StoreLocation
-from .service import MemoryService
-from .service_api import MemoryAPI
+
+if TYPE_CHECKING:  # store_location serves every client's detection: it loads no service code
+    from .protocols import Embedder
+    from .service import MemoryService
+    from .service_api import MemoryAPI
 
 
 def store_location(pm: PluginManager, backend: str, settings: Settings, location: str | None = None

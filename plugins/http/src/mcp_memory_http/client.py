@@ -7,13 +7,12 @@ come back as the same ``mcp_memory.errors`` classes the server raised. A ``Scope
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
-
-import httpx2
+from urllib.parse import quote, urlencode
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidInputError, StorageError
@@ -22,6 +21,7 @@ from mcp_memory.models import Memory, QueryResult
 from mcp_memory.results import FileResult, NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 
 from .settings import HttpSettings
+from .transport import Client, Dropped, Response, TimedOut, Timeouts, Unreachable
 from .wire import to_exception
 
 HTTP_CLIENT = "http_client"
@@ -103,15 +103,12 @@ class RemoteMemoryService:
     coordination_mode = HTTP_CLIENT
     embedder = None
 
-    def __init__(self, settings: Settings, url: str | None = None, transport: Any = None):
+    def __init__(self, settings: Settings, url: str | None = None):
         self.settings = settings
         http = HttpSettings.of(settings)
         self.url = url or base_url(http)
-        self._client = httpx2.AsyncClient(
-            base_url=self.url, headers=auth_headers(http), transport=transport,
-            # connect fast (a dead server is noticed at once); embedding a big batch may take a while
-            timeout=httpx2.Timeout(connect=3.0, read=300.0, write=60.0, pool=30.0),
-        )
+        # connect fast (a dead server is noticed at once); embedding a big batch may take a while
+        self._http = Client(self.url, auth_headers(http), Timeouts(connect=3.0, write=60.0, read=300.0))
 
     async def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
                        raw: bytes | None = None) -> Any:
@@ -121,24 +118,26 @@ class RemoteMemoryService:
             raise InvalidInputError(f"arguments are not valid JSON: {exc}") from None
         kind = "application/octet-stream" if raw is not None else "application/json"
         headers = {"content-type": kind} if content is not None else None
+        target = f"{path}?{urlencode(params, quote_via=quote)}" if params else path
+        sent = content.encode() if isinstance(content, str) else content
         try:
-            response = await self._client.request(method, path, content=content, params=params, headers=headers)
-        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+            response: Response = await asyncio.to_thread(self._http.request, method, target, sent, headers)
+        except Unreachable as exc:
             raise ServerUnavailable(f"the memory server at {self.url} is not reachable ({exc})", sent=False) from exc
-        except (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError) as exc:
+        except Dropped as exc:
             raise ServerUnavailable(f"the memory server at {self.url} dropped the connection ({exc})",
                                     sent=True) from exc
         except RuntimeError as exc:  # this client was closed (replaced after a failover): nothing was sent
             raise ServerUnavailable(f"the connection to {self.url} is closed ({exc})", sent=False) from exc
-        except httpx2.TimeoutException as exc:
-            raise StorageError(f"the memory server at {self.url} did not answer in time ({type(exc).__name__}); "
+        except TimedOut as exc:
+            raise StorageError(f"the memory server at {self.url} did not answer in time ({exc.kind}); "
                                "it may be overloaded: retry, or check its log") from exc
         try:
             data = response.json()
         except ValueError:
             data = {"detail": response.text[:200]}
-        if response.status_code >= 400:
-            raise to_exception(response.status_code, data)
+        if response.status >= 400:
+            raise to_exception(response.status, data)
         return data
 
     async def _query(self, path: str, scope: Scope | None = None, method: str = "GET", raw: bytes | None = None,
@@ -280,7 +279,7 @@ class RemoteMemoryService:
         return report
 
     async def close(self) -> None:
-        await self._client.aclose()
+        self._http.close()
 
     async def __aenter__(self) -> RemoteMemoryService:
         return self

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-
 from mcp_memory.config import Settings
 from mcp_memory.coordination import DIRECT, Coordination
 from mcp_memory.errors import MemoryServiceError
@@ -25,8 +23,9 @@ from .auth import check_bind
 from .client import HTTP_CLIENT, RemoteMemoryService, auth_headers, base_url
 from .failover import FailoverService
 from .identity import StoreIdentity, configured_store
-from .server import HTTP_SERVER, bind_socket, serve_in_background
+from .listen import HTTP_SERVER, bind_socket
 from .settings import HttpSettings
+from .transport import TIMEOUTS, Failure, get
 
 log = get_logger(__name__)
 
@@ -56,21 +55,20 @@ def probe(settings: Settings, timeout: float = PROBE_TIMEOUT) -> Probe:
     http = HttpSettings.of(settings)
     url = base_url(http)
     try:
-        response = httpx2.get(f"{url}/api/health", headers=auth_headers(http), timeout=timeout)
-    except httpx2.TimeoutException as exc:
+        response = get(url, "/api/health", auth_headers(http), timeout)
+    except Failure as exc:
+        if exc.kind not in TIMEOUTS:
+            return Probe("none", f"nothing answers on {url} ({exc.kind})", url)
         if timeout < BUSY_PROBE_TIMEOUT:
             log.info("health probe timed out, asking again with a longer timeout", url=url, timeout=timeout)
             return probe(settings, BUSY_PROBE_TIMEOUT)
-        return Probe("none", f"{url} accepted the connection but did not answer in {timeout:g} s "
-                             f"({type(exc).__name__})", url)
-    except httpx2.TransportError as exc:
-        return Probe("none", f"nothing answers on {url} ({type(exc).__name__})", url)
+        return Probe("none", f"{url} accepted the connection but did not answer in {timeout:g} s ({exc.kind})", url)
     try:
         data = response.json()
     except ValueError:
         data = None
-    if response.status_code != 200 or not isinstance(data, dict) or data.get("service") != SERVICE_NAME:
-        return Probe("other", f"{url} answers, but it is not an mcp-memory server (HTTP {response.status_code})", url)
+    if response.status != 200 or not isinstance(data, dict) or data.get("service") != SERVICE_NAME:
+        return Probe("other", f"{url} answers, but it is not an mcp-memory server (HTTP {response.status})", url)
     version = data.get("version", "?")
     if data.get("auth_required") and "coordination_mode" not in data:
         why = "a wrong MCP_API_KEY" if http.api_key else "no MCP_API_KEY"
@@ -139,6 +137,8 @@ def _client_opener(settings: Settings) -> Callable[[], Any]:
 
 def _server_opener(settings: Settings, open_direct: Callable[[], Any]) -> Callable[[], Any]:
     async def open_server() -> Any:
+        from .server import serve_in_background  # the server stack (FastAPI, uvicorn) loads only to serve
+
         http = HttpSettings.of(settings)
         try:
             sock = bind_socket(http.host, http.port)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,28 +21,12 @@ from .app import create_app
 from .auth import check_bind, is_loopback
 from .events import EventBus, PublishingService
 from .guard import accepted_hosts
+from .listen import HTTP_SERVER, bind_socket
 from .settings import HttpSettings
 
 log = get_logger(__name__)
 
-HTTP_SERVER = "http_server"
 GRACEFUL_SECONDS = 3
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind and listen now, so that of several processes racing for the port exactly one wins."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        if sys.platform != "win32":  # allow TIME_WAIT reuse; never a second listener (not SO_REUSEPORT)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
 
 
 def port_in_use_error(host: str, port: int, exc: OSError) -> ConfigError:

@@ -1,7 +1,8 @@
 """Entry point of the ``onnx`` plugin: the ``onnx`` embedder (the default, priority 100), its settings and the
 ``memory onnx-export`` command.
 
-Importing this module is cheap: onnxruntime loads on the first embed, onnx only when a model is built.
+Importing this module is cheap (every ``memory`` process imports it): the embedder module loads when an embedder
+is made, onnxruntime on the first embed, onnx only when a model is built.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import argparse
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mcp_memory import hookimpl
 from mcp_memory.config import Setting, Settings
 from mcp_memory.registration import Command, EmbedderBackend
 
-from .embedder import OnnxEmbedder
-from .model_dir import DEFAULT_MODEL, quantize_setting, resolve
 from .settings import ONNX_SETTINGS, QUANTIZE_VALUES
+
+if TYPE_CHECKING:
+    from .embedder import OnnxEmbedder
 
 NAME = "onnx"
 PRIORITY = 100
@@ -25,6 +28,8 @@ PRIORITY = 100
 
 def create_embedder(settings: Settings) -> OnnxEmbedder:
     """Factory called by the core with the ``Settings`` in force (no model load here)."""
+    from .embedder import OnnxEmbedder
+
     return OnnxEmbedder(settings)
 
 
@@ -53,6 +58,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .build import export
+    from .model_dir import DEFAULT_MODEL, quantize_setting, resolve
 
     model = args.model or settings.embedding_model or DEFAULT_MODEL
     output = Path(args.output) if args.output else resolve(settings.with_changes(embedding_model=model)).directory

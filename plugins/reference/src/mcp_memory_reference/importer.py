@@ -36,7 +36,6 @@ from mcp_memory.models import (
 
 log = get_logger(__name__)
 
-NAME = "mcp-memory-service"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OPTIONAL_COLUMNS = ("content_hash", "tags", "memory_type", "metadata", "created_at", "updated_at",
                     "created_at_iso", "updated_at_iso", "deleted_at")

@@ -1,4 +1,5 @@
-"""Entry point of the ``reference`` plugin: the migration source ``mcp-memory-service``."""
+"""Entry point of the ``reference`` plugin: the migration source ``mcp-memory-service``. Every ``memory`` process
+imports it: the importers load when a migration opens them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from mcp_memory import hookimpl
 from mcp_memory.registration import MigrationSource
 
-from .importer import NAME
+#: the name of the migration source that importer.py reads
+NAME = "mcp-memory-service"
 
 
 def open_source(location: str | None) -> Any:
