@@ -64,8 +64,9 @@ def env_of(workdir: Path, embedder: str, db: Path) -> dict[str, str]:
         MCP_MEMORY_SQLITE_PATH=str(db), MCP_HTTP_PORT=str(free_port()), LOG_LEVEL="WARNING")
 
 
-def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds from spawn to exit, peak RSS in MB (wait4's ru_maxrss), and stdout; fails on an error exit."""
+def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds from spawn to exit, peak RSS in MB (wait4's ru_maxrss) and CPU seconds (user + system);
+    fails on an error exit."""
     out_path, err_path = cwd / "cmd.out", cwd / "cmd.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
@@ -75,7 +76,7 @@ def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} exited with {proc.returncode}: {err_path.read_text()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out_path.read_text()
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 async def first_mcp_retrieve(memory: str, env: dict[str, str], cwd: Path, query: str) -> float:
@@ -162,8 +163,9 @@ def main() -> int:
     (workdir / "home").mkdir(parents=True, exist_ok=True)
     small = bench_stores.fill_sqlite(workdir / "stores" / f"cli-{args.size}.db", args.size, cache, log)
     large = bench_stores.fill_sqlite(workdir / "stores" / f"http-{args.http_size}.db", args.http_size, cache, log)
-    runs = {name: {"store_s": [], "store_rss_mb": [], "retrieve_s": [], "retrieve_rss_mb": [],
-                   "first_mcp_retrieve_s": []} for name, _ in configs}
+    runs: dict[str, dict[str, list[float]]] = {
+        name: {k: [] for k in ("store_s", "store_cpu_s", "store_rss_mb", "retrieve_s", "retrieve_cpu_s",
+                               "retrieve_rss_mb", "first_mcp_retrieve_s")} for name, _ in configs}
     load = {"start": os.getloadavg()}
     for name, memory in configs:  # untimed: warm the file cache (and build the ONNX model if missing)
         log(f"{name}: warm-up")
@@ -173,11 +175,13 @@ def main() -> int:
     for run in range(args.runs):
         for i, (name, memory) in enumerate(configs):
             env = env_of(workdir, name, small)
-            wall, rss, _ = measured([memory, "store", texts[run * 10 + i], "--tags", "cold"], env, workdir)
+            wall, rss, cpu = measured([memory, "store", texts[run * 10 + i], "--tags", "cold"], env, workdir)
             runs[name]["store_s"].append(wall)
+            runs[name]["store_cpu_s"].append(cpu)
             runs[name]["store_rss_mb"].append(rss)
-            wall, rss, out = measured([memory, "retrieve", queries[run * 10 + i]], env, workdir)
+            wall, rss, cpu = measured([memory, "retrieve", queries[run * 10 + i]], env, workdir)
             runs[name]["retrieve_s"].append(wall)
+            runs[name]["retrieve_cpu_s"].append(cpu)
             runs[name]["retrieve_rss_mb"].append(rss)
             runs[name]["first_mcp_retrieve_s"].append(asyncio.run(
                 first_mcp_retrieve(memory, env, workdir, queries[run * 10 + i + 5])))
@@ -193,8 +197,10 @@ def main() -> int:
         rows[name] = row
     load["end"] = os.getloadavg()
     labels = [("store_s", f"cold `memory store` at {args.size:,}, wall (s)", "{:.2f}"),
+              ("store_cpu_s", "  CPU time, user + system (s)", "{:.2f}"),
               ("store_rss_mb", "  peak RSS (MB)", "{:.0f}"),
               ("retrieve_s", f"cold `memory retrieve` at {args.size:,}, wall (s)", "{:.2f}"),
+              ("retrieve_cpu_s", "  CPU time, user + system (s)", "{:.2f}"),
               ("retrieve_rss_mb", "  peak RSS (MB)", "{:.0f}"),
               ("first_mcp_retrieve_s", "spawn to first `retrieve_memory` answer over stdio (s)", "{:.2f}"),
               ("http_ready_s", f"`memory http` at {args.http_size:,}: spawn to first /api/health (s)", "{:.2f}"),

@@ -13,7 +13,8 @@ is technical prose built from the benchmark corpus's vocabulary, with numbers, s
 ``run`` ingests OUT into a fresh sqlite_vec store with this venv's ``memory ingest OUT --quiet --json`` for each
 variant (``fp32``: the default onnx embedder; ``int8``: ``MCP_MEMORY_ONNX_QUANTIZE=int8``), in turns, --rounds
 times each, and reports pages/s and chunks/s for the whole command (spawn to exit: start-up, model load, reading,
-chunking, embedding, storing) and for the ingest itself (the command's own ``seconds``). HOME and the XDG
+chunking, embedding, storing) and for the ingest itself (the command's own ``seconds``), and the CPU time of the
+command (user + system, from wait4: what the load of a shared machine does not change). HOME and the XDG
 directories point into a temporary directory; the ONNX models are built before anything is timed.
 """
 
@@ -166,16 +167,20 @@ def ingest_once(folder: Path, env: dict[str, str], work: Path) -> dict[str, Any]
     for old in work.glob("ingest.db*"):
         old.unlink()
     env = {**env, "MCP_MEMORY_SQLITE_PATH": str(db)}
-    started = time.perf_counter()
-    done = subprocess.run([memory_command(), "ingest", str(folder), "--quiet", "--json", "--project", "global"],
-                          env=env, cwd=work, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"memory ingest exited with {done.returncode}: {done.stderr[-2000:]}")
-    report = json.loads(done.stdout)
+    with open(work / "ingest.out", "wb") as out, open(work / "ingest.err", "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([memory_command(), "ingest", str(folder), "--quiet", "--json", "--project", "global"],
+                                env=env, cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory ingest exited with {proc.returncode}: {(work / 'ingest.err').read_text()[-2000:]}")
+    report = json.loads((work / "ingest.out").read_text())
     files = report["files"]
-    return {"wall_s": wall, "ingest_s": report["seconds"], "files": len(files),
-            "chunks": sum(f["new_chunks"] for f in files), "errors": sum(f["status"] == "error" for f in files)}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "ingest_s": report["seconds"],
+            "files": len(files), "chunks": sum(f["new_chunks"] for f in files),
+            "errors": sum(f["status"] == "error" for f in files)}
 
 
 def run(folder: Path, variants: list[str], rounds: int) -> dict[str, Any]:
@@ -210,10 +215,12 @@ def run(folder: Path, variants: list[str], rounds: int) -> dict[str, Any]:
     for v, runs in samples.items():
         wall = statistics.median(s["wall_s"] for s in runs)
         inner = statistics.median(s["ingest_s"] for s in runs)
+        cpu = statistics.median(s["cpu_s"] for s in runs)
         chunks = runs[0]["chunks"]
         rows[v] = {"pages": pages, "files": runs[0]["files"], "chunks": chunks, "errors": runs[0]["errors"],
                    "wall_s": wall, "ingest_s": inner, "pages_per_s": pages / wall, "chunks_per_s": chunks / wall,
-                   "ingest_pages_per_s": pages / inner, "ingest_chunks_per_s": chunks / inner, "samples": runs}
+                   "ingest_pages_per_s": pages / inner, "ingest_chunks_per_s": chunks / inner, "cpu_s": cpu,
+                   "cpu_ms_per_chunk": cpu / chunks * 1000, "samples": runs}
     return {"rows": rows, "load_start": load_start, "load_end": load_end, "rounds": rounds}
 
 
@@ -244,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
                                 ("wall_s", "whole command (s)", "{:.1f}"), ("pages_per_s", "  pages/s", "{:.1f}"),
                                 ("chunks_per_s", "  chunks/s", "{:.1f}"), ("ingest_s", "ingest alone (s)", "{:.1f}"),
                                 ("ingest_pages_per_s", "  pages/s", "{:.1f}"),
-                                ("ingest_chunks_per_s", "  chunks/s", "{:.1f}")):
+                                ("ingest_chunks_per_s", "  chunks/s", "{:.1f}"),
+                                ("cpu_s", "CPU time of the command, user + system (s)", "{:.1f}"),
+                                ("cpu_ms_per_chunk", "  per chunk (ms)", "{:.1f}")):
         print(f"| {label} | " + " | ".join(pattern.format(r[key]) for r in rows) + " |")
     print(f"\nmedian of {report['rounds']} runs each, in turns; load average {report['load_start'][0]:.2f} at the "
           f"start, {report['load_end'][0]:.2f} at the end; {os.cpu_count()} cores")
