@@ -8,7 +8,8 @@ hypothesis for the conformance suite. In each venv:
 - the installed mcp-memory distributions are exactly those three, with no torch, transformers or
   sentence-transformers (tests/scripts/selective_round_trip.py);
 - the storage conformance suite of that store passes (its tests/plugins/<store>/test_conformance.py, run by the
-  venv's own pytest: the installed store, not this checkout's sources), nothing skipped;
+  venv's own pytest: the installed store, not this checkout's sources); it skips only what the suite marks
+  optional (a capability the store lacks), never for a missing server or tool;
 - an MCP stdio round trip with the SDK client and the real onnx embedder: store_memory, retrieve_memory finds
   it first, check_database_health names the store (same script).
 
@@ -88,7 +89,10 @@ def test_conformance_suite_in_a_venv_with_only_this_store(venvs, store, tmp_path
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     print(f"\n{store}: {summary} ({time.perf_counter() - started:.0f} s)")
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
-    assert "passed" in summary and "skipped" not in summary and "error" not in summary, done.stdout[-3000:]
+    assert "passed" in summary and "error" not in summary, done.stdout[-3000:]
+    # a store may lack an optional capability (the suite says "(optional)"); any other skip is a missing piece
+    skips = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert all(line.rstrip().endswith("(optional)") for line in skips), skips
 
 
 @pytest.mark.parametrize("store", STORES)
