@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,15 @@ def test_variables_keep_attributes_set_before():
     assert (s.embedding_model, s.max_results, s.section(PLUGIN).demo_port) == ("/models/mine", 7, 12)
     again = s.with_changes(MCP_MEMORY_EMBEDDING_MODEL="other", DEBUG_MODE="true")
     assert (again.embedding_model, again.max_results, again.log_level) == ("other", 7, "debug")
+
+
+def test_toml_lists_keep_each_settings_separator(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('MCP_MEMORY_INGEST_ROOTS = ["/srv/docs", "/srv/my notes"]\n'
+                      'MCP_MEMORY_PLUGINS = ["sqlite_vec", "onnx"]\n', encoding="utf-8")
+    s = Settings.from_env({"MCP_MEMORY_CONFIG": str(config)})
+    assert s.ingest_roots == (Path("/srv/docs"), Path("/srv/my notes"))
+    assert s.plugins_allowed == frozenset({"sqlite_vec", "onnx"})
+    from_env = Settings.from_env({"MCP_MEMORY_INGEST_ROOTS": os.pathsep.join(["/a", "/b"]),
+                                  "MCP_MEMORY_PLUGINS": "sqlite_vec, onnx"})
+    assert from_env.ingest_roots == (Path("/a"), Path("/b")) and from_env.plugins_allowed == s.plugins_allowed

@@ -209,3 +209,14 @@ async def test_relevance_floor_drops_weak_results(settings):
 async def test_batch_projects(service):
     results = await service.store_batch([NewMemory("a", project="p"), NewMemory("b")])
     assert [r.memory.project for r in results] == ["p", None]
+
+
+# -- auto-captured memories ----------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["semantic", "hybrid", "lexical"])
+async def test_auto_captured_notes_never_crowd_a_curated_memory_out(service, mode):
+    await service.store("alpha beta gamma", tags=["decision"])
+    await service.store_prepared([service.prepare(NewMemory(f"alpha beta gamma delta epsilon note{i}",
+                                                            ["auto-captured"])) for i in range(300)])
+    found = await service.retrieve("alpha beta gamma delta epsilon", 5, mode=mode, min_relevance=0.0)
+    assert found[0].memory.content == "alpha beta gamma"  # a place of its own, and the first one
+    assert len(found) == 5

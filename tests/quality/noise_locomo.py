@@ -12,7 +12,7 @@ restate it; ``restated`` repeats each sentence five ways ("Caroline said: ..."),
 the evidence itself. Noise is added in bulk, without the near-duplicate check the capture hooks apply.
 
 usage: python tests/quality/noise_locomo.py --data ../shared/eval/locomo [--penalties 0.05,0.1]
-       [--factor 10] [--noise windows|restated] [--convs 0,1,2,3,4] [--out noise-locomo.json]
+       [--factor 10] [--noise windows|restated] [--convs 0,1,2,3,4] [--max-pools 0,3200] [--out noise-locomo.json]
        [--backend sqlite_vec]
 
 The data is CC BY-NC 4.0 (snap-research/locomo): used for evaluation only, never copied into the repository.
@@ -150,10 +150,13 @@ async def run_conversation(data: Path, conv: int, args: argparse.Namespace, work
             await service.store_prepared(noise[start:start + 512])
         counts["auto_captured"] = len(noise)
         counts["curated"] = len(turns)
+        label = f"{args.factor}x" if args.factor else "extracted"
         for penalty in penalties:
             set_penalty(penalty)
-            label = f"{args.factor}x" if args.factor else "extracted"
-            results[f"with {label} auto-captured, penalty {penalty:g}"] = await ask(service, queries, args.k)
+            for pool in args.max_pools:
+                ranking.MAX_POOL = pool
+                name = f"with {label} auto-captured, penalty {penalty:g}, max pool {pool}"
+                results[name] = await ask(service, queries, args.k)
         return results, counts
     finally:
         await service.close()
@@ -179,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                              "consecutive sentences (default), or each sentence restated five ways (worst case)")
     parser.add_argument("--convs", default="0,1,2,3,4")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--max-pools", default=str(ranking.MAX_POOL), type=lambda s: [int(p) for p in s.split(",")],
+                        help="largest candidate pools to try, comma-separated (0: never widen the pool)")
     parser.add_argument("--backend", default="sqlite_vec")
     parser.add_argument("--out", type=Path, default=Path("noise-locomo.json"))
     args = parser.parse_args(argv)
@@ -199,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         table = {name: score(args.data.parent / "score.py", rows, query_files, Path(tmp))
                  for name, rows in merged.items()}
     base = table["curated only"]["recall@10"]
-    print(f"{'run':<48}{'recall@10':>10}{'MRR':>8}{'loss':>8}")
+    print(f"{'run':<64}{'recall@10':>10}{'MRR':>8}{'loss':>8}")
     for name, row in table.items():
-        print(f"{name:<48}{row['recall@10']:>10.3f}{row['mrr']:>8.3f}{base - row['recall@10']:>8.3f}")
+        print(f"{name:<64}{row['recall@10']:>10.3f}{row['mrr']:>8.3f}{base - row['recall@10']:>8.3f}")
     print(f"memories: {dict(counts)}; {time.monotonic() - started:.0f} s", file=sys.stderr)
     args.out.write_text(json.dumps({"runs": table, "memories": counts, "factor": args.factor, "noise": args.noise,
                                     "queries": table["curated only"]["n"]}, indent=2) + "\n")

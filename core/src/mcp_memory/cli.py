@@ -565,7 +565,7 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
     _scope_flags(p)
     p = add("recall", cmd_recall, "time-aware recall, e.g. 'what did I decide last week'")
     p.add_argument("query")
-    p.add_argument("-n", type=int, default=5)
+    p.add_argument("-n", type=int, default=5, help="number of results (default 5)")
     p.add_argument("--mode", choices=MODES, help="hybrid (default), semantic or lexical")
     _scope_flags(p)
     p = add("search-tag", cmd_search_tag, "memories carrying any (or --all) of the tags, newest first")
@@ -666,6 +666,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("memory: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``memory export - | head``): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
 
 
 if __name__ == "__main__":

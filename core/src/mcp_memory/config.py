@@ -114,15 +114,21 @@ def as_optional_path(text: str) -> Path | None:
     return Path(text.strip()).expanduser() if text.strip() else None
 
 
+def list_items(text: str, separator: str = ",") -> list[str]:
+    """The items of a list value: separated by ``separator`` in a variable, one per line when the config file
+    gave a TOML list (so that each list setting keeps its own separator, ``,`` or the path separator)."""
+    return [part.strip() for line in text.splitlines() for part in line.split(separator) if part.strip()]
+
+
 def as_names(text: str) -> frozenset[str] | None:
     """A comma-separated list of names; empty means "not set"."""
-    names = frozenset(part.strip() for part in text.split(",") if part.strip())
+    names = frozenset(list_items(text))
     return names or None
 
 
 def as_paths(text: str) -> tuple[Path, ...]:
     """Paths separated by the platform's path separator (``:`` or ``;``)."""
-    return tuple(Path(p.strip()).expanduser() for p in text.split(os.pathsep) if p.strip())
+    return tuple(Path(p).expanduser() for p in list_items(text, os.pathsep))
 
 
 def as_choice(*choices: str) -> Parser:
@@ -267,7 +273,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
         elif isinstance(value, (str, int, float)):
             values[name] = str(value)
         elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-            values[name] = ",".join(str(v) for v in value)
+            values[name] = "\n".join(str(v) for v in value)  # read back by list_items
         else:
             raise ConfigError(f"{path}: {name} must be a string, number, boolean or list of those")
     return values

@@ -17,6 +17,8 @@ MODES = ("semantic", "lexical", "hybrid")
 SEMANTIC_WEIGHT = 0.7
 #: candidates taken from each ranking before fusion
 HYBRID_POOL = 200
+#: the candidate pool grows up to this many when auto-captured memories crowd curated ones out of it
+MAX_POOL = 3200
 #: added (then rescaled to 0..1) to memories created inside a recalled time window
 TIME_BOOST = 0.2
 #: at most this many words go into one lexical query
@@ -122,6 +124,20 @@ def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_
               else r for r in ranked]
     scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
     return scored[:k]
+
+
+def curated_count(ranked: Sequence[QueryResult]) -> int:
+    """How many of ``ranked`` are not auto-captured."""
+    return sum(AUTO_CAPTURED_TAG not in r.memory.tags for r in ranked)
+
+
+def scaled_to_curated(lexical: Sequence[QueryResult]) -> list[QueryResult]:
+    """Lexical relevance relative to the best curated match (capped at 1): long auto-captured notes that repeat
+    many words of the query do not shrink the scores of curated memories."""
+    best = max((r.relevance_score for r in lexical if AUTO_CAPTURED_TAG not in r.memory.tags), default=0.0)
+    if best <= 0.0 or best >= 1.0:
+        return list(lexical)
+    return [QueryResult(r.memory, min(1.0, r.relevance_score / best)) for r in lexical]
 
 
 def same_numbers(a: str, b: str) -> bool:

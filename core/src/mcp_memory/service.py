@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -568,18 +568,34 @@ class MemoryService:
     async def _search(self, text: str, k: int, where: Filter, mode: str) -> list[QueryResult]:
         """The ranking of one mode (lexical and hybrid fall back to semantic without lexical search)."""
         if mode == "lexical":
-            found = await self._lexical(text, k, where)
+            found = await self._candidates(lambda n: self._lexical(text, n, where), k)
             if found is not None:
-                return self._rerank(found, k)
+                return self._rerank(ranking.scaled_to_curated(found), k)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
         [vector] = await self.embed([text])
-        semantic = await self.storage.retrieve(vector, pool, where)
-        if mode == "semantic":
+        semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), pool)
+        if mode == "semantic" or semantic is None:
+            return self._rerank(semantic or [], k)
+        lexical = await self._candidates(lambda n: self._lexical(text, n, where), pool)
+        if lexical is None:
             return self._rerank(semantic, k)
-        lexical = await self._lexical(text, pool, where)
-        fused = semantic if lexical is None else ranking.fuse(semantic, lexical, pool)
+        fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
         return self._rerank(fused, k)
+
+    @staticmethod
+    async def _candidates(fetch: Callable[[int], Awaitable[Sequence[QueryResult] | None]],
+                          pool: int) -> list[QueryResult] | None:
+        """``fetch(pool)``, asked again for more while auto-captured memories take the places of curated ones:
+        the curated candidates stay those a store without auto-captured memories gives, so that captured notes
+        never push curated memories out of a ranking (they rank below them anyway)."""
+        size = pool
+        found = await fetch(size)
+        while (found is not None and len(found) >= size and size < ranking.MAX_POOL
+               and ranking.curated_count(found) < pool):
+            size = min(size * 4, ranking.MAX_POOL)
+            found = await fetch(size)
+        return None if found is None else list(found)
 
     def _rerank(self, ranked: list[QueryResult], k: int) -> list[QueryResult]:
         """The usage boost (off by default), then curated memories before auto-captured ones, top k."""

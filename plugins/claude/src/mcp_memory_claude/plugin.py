@@ -59,7 +59,7 @@ def memory_settings() -> Sequence[Setting]:
 @hookimpl
 def memory_register_cli(register: Callable[[Command], None]) -> None:
     register(Command(name="claude", help="register mcp-memory with Claude Code and Claude Desktop: install, "
-                                         "uninstall, status", configure=_configure_claude, run=_run_claude))
+                                         "uninstall, status, forget", configure=_configure_claude, run=_run_claude))
     register(Command(name="hook", help="run a Claude Code hook (session-start, user-prompt-submit, pre-compact, "
                                        "session-end): JSON on stdin, answer on stdout", configure=_configure_hook,
                      run=_run_hook))

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcp_memory.config import Setting, Settings, as_bool, as_int, as_optional_str, as_str
+from mcp_memory.config import Setting, Settings, as_bool, as_int, as_optional_str, as_str, list_items
 
 
 def as_host_names(text: str) -> frozenset[str]:
     """Comma-separated host names (no scheme, no port), lower-cased; IPv6 addresses with or without brackets."""
     names = set()
-    for part in text.split(","):
-        name = part.strip().lower()
+    for part in list_items(text):
+        name = part.lower()
         if not name:
             continue
         if "/" in name or (name.count(":") == 1 and not name.startswith("[")):
-            raise ValueError(f"must list host names without scheme or port ({part.strip()!r} is not one)")
+            raise ValueError(f"must list host names without scheme or port ({part!r} is not one)")
         names.add(name.strip("[]"))
     return frozenset(names)
 
@@ -23,13 +23,13 @@ def as_host_names(text: str) -> frozenset[str]:
 def as_origins(text: str) -> frozenset[str]:
     """Comma-separated origins (``scheme://host[:port]``), lower-cased, without a trailing slash."""
     origins = set()
-    for part in text.split(","):
-        origin = part.strip().lower().rstrip("/")
+    for part in list_items(text):
+        origin = part.lower().rstrip("/")
         if not origin:
             continue
         scheme, sep, rest = origin.partition("://")
         if not sep or scheme not in ("http", "https") or not rest or "/" in rest:
-            raise ValueError(f"must list origins such as https://app.example.com:8443 ({part.strip()!r} is not one)")
+            raise ValueError(f"must list origins such as https://app.example.com:8443 ({part!r} is not one)")
         origins.add(origin)
     return frozenset(origins)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mcp_memory.config import Setting, as_path, default_data_dir
+from mcp_memory.config import Setting, as_path, default_data_dir, list_items
 
 _INT = re.compile(r"^-?\d+$")
 
@@ -35,7 +35,7 @@ Pragmas = tuple[tuple[str, str], ...]
 def parse_pragmas(text: str) -> Pragmas:
     """``name=value,name=value`` as validated pairs; ValueError says which item is wrong and why."""
     pairs: list[tuple[str, str]] = []
-    for raw in text.split(","):
+    for raw in list_items(text):
         item = raw.strip()
         if not item:
             continue
