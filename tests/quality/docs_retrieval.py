@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -31,6 +32,20 @@ def read_questions() -> list[dict[str, str]]:
     return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def headings(path: Path) -> set[str]:
+    """The headings of a Markdown file, outside fenced code (a ``# comment`` in a code block is no heading)."""
+    found, fence = set(), None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        opened = re.match(r"\s*(```|~~~)", line)
+        if fence is not None:
+            fence = None if line.strip().startswith(fence) else fence
+        elif opened:
+            fence = opened.group(1)
+        elif line.startswith("#"):
+            found.add(line.lstrip("#").strip())
+    return found
+
+
 def check_questions(questions: list[dict[str, str]]) -> list[str]:
     """Questions whose file or heading is not in docs/ any more (the docs changed: fix the question)."""
     problems = []
@@ -38,8 +53,7 @@ def check_questions(questions: list[dict[str, str]]) -> list[str]:
         path = REPO / q["file"]
         if not path.is_file():
             problems.append(f"{q['file']}: no such file ({q['question']})")
-        elif not any(line.lstrip("#").strip() == q["heading"] for line in path.read_text(encoding="utf-8").splitlines()
-                     if line.startswith("#")):
+        elif q["heading"] not in headings(path):
             problems.append(f"{q['file']}: no heading {q['heading']!r} ({q['question']})")
     return problems
 
@@ -73,7 +87,7 @@ async def run(target: int, overlap: int, questions: list[dict[str, str]], workdi
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="400:50,800:100,1200:150,1600:200",
                         help="chunk size:overlap pairs, in characters")
     parser.add_argument("--json", type=Path, help="also write the report here")
