@@ -97,6 +97,20 @@ def test_chunks_follow_sections_respect_the_size_and_overlap():
     assert len(one_long) > 5 and all(len(p.text) <= 500 for p in one_long)
 
 
+def test_code_blocks_and_tables_stay_in_lines():
+    line = "value = compute(x)  # a line of code with a comment"
+    code = "\n".join([line] * 8 + [""] + [line] * 8 + [""] + [line] * 8)
+    table = "| a | b |\n|---|---|\n" + "\n".join(f"| row {i} | {'v ' * 20}|" for i in range(30))
+    doc = read_markdown(f"# G\n\n```python\n{code}\n```\n\n{table}\n".encode(), "g.md")
+    assert [b.text.splitlines()[0] for b in doc.blocks] == ["```python", "| a | b |"]  # blank lines inside: one block
+    assert doc.blocks[0].text == f"```python\n{code}\n```"
+    chunks = chunk(doc, 400, 0)
+    assert all(len(c.text) <= 400 for c in chunks) and len(chunks) > 4
+    for c in chunks:  # cut at line ends: every line is a whole line of the source
+        assert all(row in {line, "", "```python", "```", "| a | b |", "|---|---|"} or row.startswith("| row ")
+                   and row.endswith("|") for row in c.text.splitlines()), c.text
+
+
 def test_gitignore_rules(tmp_path):
     (tmp_path / ".gitignore").write_text("build/\n*.log\n!keep.log\n/top.md\n", encoding="utf-8")
     (tmp_path / "sub").mkdir()
@@ -142,7 +156,7 @@ async def test_ingest_is_idempotent_replaces_changed_files_and_prunes(service, t
     linux = next(m for m in chunks if m.metadata["headings"] == ["Guide", "Install", "Linux"])
     assert linux.memory_type == "document" and linux.project == "p"
     assert set(linux.tags) == {"guide.md", "document", "manual"} and linux.metadata["title"] == "Guide"
-    assert linux.content.startswith("Guide — Guide > Install > Linux\n")
+    assert linux.content.startswith("Guide — Install > Linux\n")
     assert source_text(linux) == f"{guide} > Guide > Install > Linux"
     again = await service.ingest_document(guide.read_bytes(), "guide.md", str(guide))
     assert again.status == "unchanged" and await service.count() == first.chunks

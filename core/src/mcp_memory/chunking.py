@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from .documents import Block, Document
 
-#: the chunk size aimed at, in characters (all-MiniLM-L6-v2 reads 256 tokens, about 1,000 characters)
+#: the chunk size aimed at, in characters (all-MiniLM-L6-v2 reads 256 tokens: about 1,000 characters of prose,
+#: fewer of code and technical text)
 TARGET_CHARS = 800
 #: characters of the end of a chunk repeated at the start of the next one of the same section
 OVERLAP_CHARS = 100
@@ -51,9 +52,12 @@ def _sections(blocks: list[Block]) -> list[list[Block]]:
 
 
 def _split(text: str, target: int) -> list[str]:
-    """A paragraph as pieces of at most ``target`` characters: whole sentences, else hard cuts at spaces."""
+    """A paragraph as pieces of at most ``target`` characters: whole sentences, else hard cuts at spaces. A block
+    of lines (code, a table) is cut at line ends, so its rows stay rows."""
     if len(text) <= target:
         return [text]
+    if "\n" in text:
+        return _split_lines(text, target)
     pieces: list[str] = []
     current = ""
     for sentence in _SENTENCE_END.split(text):
@@ -71,6 +75,22 @@ def _split(text: str, target: int) -> list[str]:
         else:
             current = f"{current} {sentence}".strip()
     if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split_lines(text: str, target: int) -> list[str]:
+    """Lines joined into pieces of at most ``target`` characters; a line longer than that is split as prose."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for part in _split(line, target) if len(line) > target else [line]:
+            if current and len(current) + 1 + len(part) > target:
+                pieces.append(current)
+                current = part
+            else:
+                current = f"{current}\n{part}" if current else part
+    if current.strip():
         pieces.append(current)
     return pieces
 

@@ -106,18 +106,20 @@ def read_markdown(data: bytes, name: str, encoding: str | None = None) -> Docume
         headings.append((level, words))
         title = title or (words if level == 1 else "")
 
+    code: list[str] = []
     for i, line in enumerate(lines):
         if fence is not None:
-            buffer.append(line)
+            code.append(line)
             if line.strip().startswith(fence):
                 fence = None
+                blocks.append(Block("\n".join(code).strip("\n"), tuple(h for _, h in headings)))
+                code.clear()
             continue
         opened = _FENCE.match(line)
         if opened:
+            flush()  # the prose before; then the code block as one block, blank lines and all
             fence = opened.group(1)
-            if buffer and buffer[-1].strip():
-                buffer.append("")
-            buffer.append(line)
+            code.append(line)
             continue
         atx = _ATX.match(line)
         if atx and atx.group(2):
@@ -130,6 +132,7 @@ def read_markdown(data: bytes, name: str, encoding: str | None = None) -> Docume
             lines[i + 1] = ""
             continue
         buffer.append(line)
+    buffer.extend(code)  # a fence never closed: its lines are text
     flush()
     return Document(title or Path(name).stem, blocks)
 

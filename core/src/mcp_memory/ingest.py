@@ -96,15 +96,15 @@ class Ingester:
         now = time.time()
         memories = []
         for piece in chunks:
-            heading = " > ".join(piece.headings)
+            below_title = piece.headings[1:] if piece.headings[:1] == (document.title,) else piece.headings
+            heading = " > ".join(below_title)  # the title is said once, first
             text = check_content(piece.text, self.service.settings.max_content_length, f"chunk {piece.index}")
             metadata: dict[str, Any] = {"source": source, "title": document.title, "headings": list(piece.headings),
                                         "chunk": piece.index, "chunks": len(chunks), "file_hash": file_hash,
                                         "reader": reader.name}
             if piece.page is not None:
                 metadata["page"] = piece.page
-            content = f"{document.title} — {heading}\n{text}" if heading and heading != document.title else \
-                f"{document.title}\n{text}"
+            content = f"{document.title} — {heading}\n{text}" if heading else f"{document.title}\n{text}"
             memories.append(Memory.create(content, tags=tags, memory_type=DOCUMENT_TYPE, metadata=metadata,
                                           created_at=now, project=options.project))
         if options.dry_run:
