@@ -50,10 +50,18 @@ def clone(tmp_path_factory) -> Path:
     return target
 
 
+#: the machine's network settings (proxy, certificate authorities, package index), which every program on it gets
+NETWORK = re.compile(r"(?i)(https?_proxy|no_proxy|all_proxy|ssl_cert_(file|dir)|requests_ca_bundle|curl_ca_bundle"
+                     r"|pip_(index_url|extra_index_url|cert|trusted_host|find_links)|uv_(index_url|default_index"
+                     r"|extra_index_url|system_certs|native_tls|find_links))")
+
+
 def clean_env(home: Path) -> dict[str, str]:
-    """What a desktop app gives its servers: a PATH and a HOME, nothing of this test run's environment."""
+    """What a desktop app gives its servers: a PATH, a HOME and the machine's network settings, nothing else of
+    this test run's environment."""
     path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-    return {"PATH": path, "HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share"),
+    network = {k: v for k, v in os.environ.items() if NETWORK.fullmatch(k)}
+    return {**network, "PATH": path, "HOME": str(home), "XDG_DATA_HOME": str(home / ".local" / "share"),
             "XDG_CONFIG_HOME": str(home / ".config"), "HF_HUB_OFFLINE": "1", "LANG": "C.UTF-8"}
 
 

@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from mcp_memory import ranking
 from mcp_memory.config import Settings
+from mcp_memory.protocols import Filter
 from mcp_memory.service import MemoryService, NewMemory, open_service
 
 CONVS = (0, 1, 2, 3, 4)
@@ -58,10 +60,16 @@ async def filled(data: Path, conv: int, settings: Settings, workdir: Path) -> Me
 
 
 async def ask(service: MemoryService, qs: list[dict[str, Any]]) -> list[list[tuple[str, float]]]:
+    """The top 10 of each question (no floor), each with the score the floor is compared with: the better of its
+    relevance and its cosine among the semantic candidates (``ranking.above_floor``)."""
     out = []
     for q in qs:
         found = await service.retrieve(q["question"], n_results=10, min_relevance=0.0)
-        out.append([(r.memory.metadata.get("id"), r.relevance_score) for r in found])
+        [vector] = await service.embed([q["question"]])
+        cosine = {r.memory.content_hash: r.relevance_score
+                  for r in await service.storage.retrieve(vector, ranking.HYBRID_POOL, Filter())}
+        out.append([(r.memory.metadata.get("id"), max(r.relevance_score, cosine.get(r.memory.content_hash, 0.0)))
+                    for r in found])
     return out
 
 

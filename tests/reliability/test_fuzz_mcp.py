@@ -93,7 +93,8 @@ def test_every_tool_with_generated_arguments(tmp_path, sizes, figure):
         async def get_service():
             return service
 
-        with portal.wrap_async_context_manager(Client(build_server(get_service))) as client:
+        server = build_server(get_service, service.settings, use_cwd=False)
+        with portal.wrap_async_context_manager(Client(server)) as client:
             portal.call(client.list_tools)  # the client then checks every result against its output schema
 
             @settings(max_examples=sizes.examples * 3, deadline=None, database=None,
@@ -135,7 +136,8 @@ def test_hostile_store_arguments_are_tool_errors(tmp_path, arguments):
         async def get_service():
             return service
 
-        with portal.wrap_async_context_manager(Client(build_server(get_service))) as client:
+        server = build_server(get_service, service.settings, use_cwd=False)
+        with portal.wrap_async_context_manager(Client(server)) as client:
             result = portal.call(client.call_tool, "store_memory", arguments)
         portal.call(service.close)
     text = result.content[0].text

@@ -66,8 +66,9 @@ class Ingester:
         reader = self.readers.get(suffix)
         if reader is None:
             known = ", ".join(sorted(self.readers))
-            raise InvalidInputError(f"{name}: no reader for {suffix or 'files without a suffix'} (known: {known}; "
-                                    "the pdf plugin adds .pdf)")
+            hint = "" if ".pdf" in self.readers else "; the pdf plugin adds .pdf"
+            raise InvalidInputError(f"{name}: no reader for {suffix or 'files without a suffix'} (known: {known}"
+                                    f"{hint})")
         return reader
 
     # -- one document --------------------------------------------------------------------------

@@ -126,6 +126,22 @@ def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_
     return scored[:k]
 
 
+def above_floor(ranked: Sequence[QueryResult], floor: float,
+                semantic: Sequence[QueryResult] = ()) -> list[QueryResult]:
+    """The results whose relevance reaches ``floor``, or (hybrid: the cosines in ``semantic``) whose meaning
+    alone does: a paraphrase that shares no word with the query is not dropped for that. An auto-captured
+    memory's cosine counts its penalty, as its relevance does."""
+    if floor <= 0.0:
+        return list(ranked)
+    cosine = {r.memory.content_hash: r.relevance_score for r in semantic}
+
+    def meaning(r: QueryResult) -> float:
+        penalty = AUTO_CAPTURED_PENALTY if AUTO_CAPTURED_TAG in r.memory.tags else 0.0
+        return cosine.get(r.memory.content_hash, 0.0) - penalty
+
+    return [r for r in ranked if r.relevance_score >= floor or meaning(r) >= floor]
+
+
 def curated_count(ranked: Sequence[QueryResult]) -> int:
     """How many of ``ranked`` are not auto-captured."""
     return sum(AUTO_CAPTURED_TAG not in r.memory.tags for r in ranked)

@@ -544,8 +544,7 @@ class MemoryService:
         lo, hi = self._time_range(start, end)
         where = Filter(projects=(scope or Scope()).projects, tags=tuple(normalize_tags(tags)),
                        memory_type=check_type(memory_type), start=lo, end=hi)
-        results = await self._search(text, k, where, check_mode(mode, DEFAULT_MODE))
-        return self._used([r for r in results if r.relevance_score >= floor])
+        return self._used(await self._search(text, k, where, check_mode(mode, DEFAULT_MODE), floor))
 
     def _floor(self, value: Any) -> float:
         given = check_relevance(value)
@@ -565,23 +564,24 @@ class MemoryService:
         except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail a search
             log.warning("could not record memory use", error=f"{type(exc).__name__}: {exc}")
 
-    async def _search(self, text: str, k: int, where: Filter, mode: str) -> list[QueryResult]:
-        """The ranking of one mode (lexical and hybrid fall back to semantic without lexical search)."""
+    async def _search(self, text: str, k: int, where: Filter, mode: str, floor: float = 0.0) -> list[QueryResult]:
+        """The top ``k`` of one mode at or above the relevance ``floor`` (lexical and hybrid fall back to semantic
+        without lexical search)."""
         if mode == "lexical":
             found = await self._candidates(lambda n: self._lexical(text, n, where), k)
             if found is not None:
-                return self._rerank(ranking.scaled_to_curated(found), k)
+                return ranking.above_floor(self._rerank(ranking.scaled_to_curated(found), k), floor)
             mode = "semantic"
         pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
         [vector] = await self.embed([text])
         semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), pool)
         if mode == "semantic" or semantic is None:
-            return self._rerank(semantic or [], k)
+            return ranking.above_floor(self._rerank(semantic or [], k), floor)
         lexical = await self._candidates(lambda n: self._lexical(text, n, where), pool)
         if lexical is None:
-            return self._rerank(semantic, k)
+            return ranking.above_floor(self._rerank(semantic, k), floor)
         fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
-        return self._rerank(fused, k)
+        return ranking.above_floor(self._rerank(fused, k), floor, semantic)
 
     @staticmethod
     async def _candidates(fetch: Callable[[int], Awaitable[Sequence[QueryResult] | None]],
@@ -642,8 +642,8 @@ class MemoryService:
         projects = (scope or Scope()).projects
         window = parse_time_expression(text, now)
         if window is None:
-            found = await self._search(text, k, Filter(projects=projects), chosen)
-            return RecallResult(self._used([r for r in found if r.relevance_score >= self._floor(None)]),
+            found = await self._search(text, k, Filter(projects=projects), chosen, self._floor(None))
+            return RecallResult(self._used(found),
                                 None, None, None, text)
         in_window = Filter(projects=projects, start=window.start, end=window.end)
         if not window.rest:

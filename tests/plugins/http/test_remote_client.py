@@ -15,6 +15,7 @@ from mcp_memory.config import Settings
 from mcp_memory.errors import ConfigError, InvalidInputError, MemoryServiceError, NotFoundError
 from mcp_memory.inputs import Scope
 from mcp_memory.models import Memory, QueryResult
+from mcp_memory.plugins import get_plugin_manager
 from mcp_memory.results import NewMemory, Page, RecallResult, StoreResult, TrashResult, UpdateResult
 from mcp_memory.service import MemoryService
 from mcp_memory.service_api import MemoryAPI
@@ -157,7 +158,8 @@ async def scenario(call: Recorder) -> None:
 
 async def test_every_memory_api_method_answers_as_the_service_does(tmp_path):
     settings = Settings(duplicate_threshold=None)
-    direct = Recorder(MemoryService(LexicalInMemoryStorage(), HashEmbedder(dimension=64), settings))
+    readers = tuple(get_plugin_manager(settings).registry.readers.values())  # the server's: the installed plugins'
+    direct = Recorder(MemoryService(LexicalInMemoryStorage(), HashEmbedder(dimension=64), settings, readers=readers))
     await direct.service.initialize()
     await scenario(direct)
     await direct.service.close()

@@ -118,7 +118,7 @@ def test_projects_scope_every_read_and_write(api):
     assert api.get("/api/count", params={"project": "gateway"}).json()["count"] >= 2  # gateway + global
 
     found = api.post("/api/search", json={"query": "stripe webhooks billing", "project": "gateway",
-                                          "tags": ["proj-test"]}).json()
+                                          "tags": ["proj-test"], "min_relevance": 0}).json()
     assert found["results"] and {r["memory"]["project"] for r in found["results"]} <= {"gateway", None}
     by_tag = api.post("/api/search/by-tag", json={"tags": ["proj-test"], "project": "billing"}).json()
     assert {m["project"] for m in by_tag["memories"]} == {"billing", None}
@@ -145,7 +145,8 @@ def test_search_answer_has_the_documented_shape(api):
     first = body["results"][0]
     assert set(first) == {"memory", "relevance_score"} and isinstance(first["relevance_score"], float)
     assert first["memory"]["content"] == "The deploy pipeline runs on every push to main"
-    filtered = api.post("/api/search", json={"query": "deploy pipeline", "n_results": 5, "tags": ["food"]}).json()
+    filtered = api.post("/api/search", json={"query": "deploy pipeline", "n_results": 5, "tags": ["food"],
+                                             "min_relevance": 0}).json()
     assert [r["memory"]["tags"] for r in filtered["results"]] == [["food"]]
     typed = api.post("/api/search", json={"query": "deploy", "n_results": 5, "memory_type": "note"}).json()
     assert {r["memory"]["memory_type"] for r in typed["results"]} == {"note"}

@@ -179,9 +179,11 @@ async def test_service_retrieves_by_meaning(embedder):
         await service.store(text)
     stats = await service.stats()
     assert stats["embedding_model"] == "all-MiniLM-L6-v2" and stats["embedding_dimension"] == 384
-    results = await service.retrieve("a kitten resting on a rug", n_results=3)
+    results = await service.retrieve("a kitten resting on a rug", n_results=3, min_relevance=0.0)
     assert [r.memory.content for r in results][0] == "The cat sat on the mat."
     assert results[0].relevance_score > results[1].relevance_score
+    above_floor = await service.retrieve("a kitten resting on a rug", n_results=3)
+    assert [r.memory.content for r in above_floor] == ["The cat sat on the mat."]  # the others are unrelated
 
 
 @pytest.mark.anyio

@@ -105,7 +105,7 @@ def start(db: Path, model: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(proc: subprocess.Popen, word: str) -> str:
+def wait_for(proc: subprocess.Popen, word: str | tuple[str, ...]) -> str:
     while True:
         line = proc.stdout.readline()
         if not line:
@@ -141,9 +141,11 @@ async def test_kill_9_during_reembedding_leaves_one_model_and_resumes(tmp_path):
         before, _, _ = check_one_model(db)
         target = other(before)
         proc = start(db, target)
-        if round_ % 2 == 0:
-            wait_for(proc, "begin")
-            time.sleep(rng.uniform(0.0, 0.4))
+        if round_ % 2 == 0:  # after a random number of the batches left to stage, while the next one stages
+            _, staged, total = wait_for(proc, "begin").split()
+            batches_left = -(-(int(total) - int(staged)) // 100)
+            for _ in range(rng.randint(0, max(0, batches_left - 2))):
+                wait_for(proc, "staged")
             phase = "staging"
         else:
             wait_for(proc, "commit")
