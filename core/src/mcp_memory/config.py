@@ -222,8 +222,8 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("MCP_MEMORY_PROJECT", "the current project (default: from the MCP client's roots, else the git "
             "top-level folder of the working directory); \"global\" for none", None, as_optional_str,
             key="project"),
-    Setting("MCP_MEMORY_MIN_RELEVANCE", "relevance floor of searches: weaker results are dropped (0.3: the highest "
-            "floor that keeps LoCoMo recall@10 within 0.005, docs/retrieval.md)", 0.3,
+    Setting("MCP_MEMORY_MIN_RELEVANCE", "relevance floor of searches: results whose relevance and cosine are both "
+            "under it are dropped (0.3: no LoCoMo recall@10 lost, docs/retrieval.md)", 0.3,
             as_float(0.0, 1.0), key="min_relevance"),
     Setting("MCP_MEMORY_USAGE_BOOST", "weight of recency and use in the ranking (0: off; docs/retrieval.md has "
             "the measurements)", 0.0, as_float(0.0, 1.0), key="usage_boost"),
