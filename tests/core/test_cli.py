@@ -88,6 +88,9 @@ def test_import_reports_bad_lines_and_imports_the_rest(capsys, cli, tmp_path):
     rows = [json.loads(line) for line in dst.read_text(encoding="utf-8").splitlines()]
     assert [r["content"] for r in rows] == ["first", "second"]
     assert rows[0]["created_at"] == "2023-05-08T13:56:00Z" and rows[1]["metadata"] == {"id": "D1:2"}
+    code, out, err = run(capsys, "export", "-", "--quiet")
+    assert code == 0 and [json.loads(line) for line in out.splitlines()] == rows
+    assert "exported 2 memories" in err and not (tmp_path / "-").exists()
 
 
 def test_import_missing_file(capsys, cli, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -489,14 +490,15 @@ def _import_source(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .progress import Progress
 
+    to_stdout = args.file == "-"
     path = Path(args.file)
 
     async def work(service: Any) -> int:
         total = await service.count(Scope(everything=True))
         written = 0
         tmp = path.with_name(path.name + ".partial")
-        with tmp.open("w", encoding="utf-8") as out, Progress(f"export {path.name}", total,
-                                                              enabled=not args.quiet) as bar:
+        with (contextlib.nullcontext(sys.stdout) if to_stdout else tmp.open("w", encoding="utf-8")) as out, \
+                Progress(f"export {'to stdout' if to_stdout else path.name}", total, enabled=not args.quiet) as bar:
             async for batch in service.iter_memories():
                 live = [m for m, _ in batch if not m.trashed]
                 for memory in live:
@@ -507,13 +509,19 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 written += len(live)
                 bar.advance(len(live))
-        tmp.replace(path)
+        if not to_stdout:
+            tmp.replace(path)
         return written
 
     try:
         written = run_with_service(work, settings, with_embedder=False)
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: main() ends quietly
     except OSError as exc:
         raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if to_stdout:  # stdout carries the memories: the summary goes to stderr
+        print(f"exported {written} memories", file=sys.stderr)
+        return 0
     emit(args, {"exported": written, "file": str(path)}, f"exported {written} memories to {path}")
     return 0
 
@@ -620,7 +628,7 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
     p.add_argument("--verbose", action="store_true", help="one line per file")
     _scope_flags(p, read=False)
     p = add("export", cmd_export, "export every live memory to JSONL")
-    p.add_argument("file")
+    p.add_argument("file", help="the JSONL file to write; - for standard output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from .cli_maintenance import add_commands
 
