@@ -25,10 +25,11 @@ TIME_BOOST = 0.2
 MAX_TERMS = 64
 #: the tag of memories captured automatically (Claude Code hooks, transcript import)
 AUTO_CAPTURED_TAG = "auto-captured"
-#: subtracted from an auto-captured memory's relevance, so that curated memories rank first. 0.3 on the LoCoMo dev
-#: set with 10x auto-captured session notes (tests/quality/noise_locomo.py): curated recall@10 loses 0.050 (0.234
-#: at 0.05, 0.068 at 0.2, 0.038 at 0.5: past 0.3 the candidate pool, not the penalty, limits it)
-AUTO_CAPTURED_PENALTY = 0.3
+#: an auto-captured memory ranks as if its relevance were this much lower, so that curated memories come first
+#: (its relevance, shown and compared with the floor, stays its own). On the LoCoMo dev set with 10x
+#: auto-captured session notes (tests/quality/noise_locomo.py, candidate pools widened): curated recall@10
+#: loses 0.007 at 0.5, 0.026 at 0.3
+AUTO_CAPTURED_PENALTY = 0.5
 
 _WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
@@ -116,30 +117,25 @@ def usage_boost(ranked: Sequence[QueryResult], weight: float, now: float) -> lis
 
 
 def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_CAPTURED_PENALTY) -> list[QueryResult]:
-    """The top k after lowering auto-captured memories by ``penalty`` (curated memories first at equal
-    relevance)."""
+    """The top k, auto-captured memories ranked as if ``penalty`` less relevant (curated memories first unless a
+    captured one is clearly more relevant); every result keeps its own relevance."""
     if not any(AUTO_CAPTURED_TAG in r.memory.tags for r in ranked):
         return list(ranked[:k])
-    scored = [QueryResult(r.memory, max(0.0, r.relevance_score - penalty)) if AUTO_CAPTURED_TAG in r.memory.tags
-              else r for r in ranked]
-    scored.sort(key=lambda r: -r.relevance_score)  # stable: ties keep the incoming order
-    return scored[:k]
+
+    def rank(r: QueryResult) -> float:
+        return r.relevance_score - penalty if AUTO_CAPTURED_TAG in r.memory.tags else r.relevance_score
+
+    return sorted(ranked, key=lambda r: -rank(r))[:k]  # stable: ties keep the incoming order
 
 
 def above_floor(ranked: Sequence[QueryResult], floor: float,
                 semantic: Sequence[QueryResult] = ()) -> list[QueryResult]:
     """The results whose relevance reaches ``floor``, or (hybrid: the cosines in ``semantic``) whose meaning
-    alone does: a paraphrase that shares no word with the query is not dropped for that. An auto-captured
-    memory's cosine counts its penalty, as its relevance does."""
+    alone does: a paraphrase that shares no word with the query is not dropped for that."""
     if floor <= 0.0:
         return list(ranked)
     cosine = {r.memory.content_hash: r.relevance_score for r in semantic}
-
-    def meaning(r: QueryResult) -> float:
-        penalty = AUTO_CAPTURED_PENALTY if AUTO_CAPTURED_TAG in r.memory.tags else 0.0
-        return cosine.get(r.memory.content_hash, 0.0) - penalty
-
-    return [r for r in ranked if r.relevance_score >= floor or meaning(r) >= floor]
+    return [r for r in ranked if r.relevance_score >= floor or cosine.get(r.memory.content_hash, 0.0) >= floor]
 
 
 def curated_count(ranked: Sequence[QueryResult]) -> int:

@@ -13,8 +13,8 @@ CLAUDE_SETTINGS: tuple[Setting, ...] = (
             key="start_tokens"),
     Setting("MCP_MEMORY_CLAUDE_PROMPT_TOKENS", "token budget of the memories added to a prompt", 400,
             as_int(50, 20_000), key="prompt_tokens"),
-    Setting("MCP_MEMORY_CLAUDE_PROMPT_RELEVANCE", "relevance a memory needs to be added to a prompt (0..1; "
-            "auto-captured memories count AUTO_CAPTURED_PENALTY less)", 0.4,
+    Setting("MCP_MEMORY_CLAUDE_PROMPT_RELEVANCE", "relevance a memory needs to be added to a prompt "
+            "(0..1; curated memories come first)", 0.4,
             as_float(0.0, 1.0), key="prompt_relevance"),
     Setting("MCP_MEMORY_CLAUDE_PROMPT_RESULTS", "most memories added to one prompt", 3, as_int(1, 20),
             key="prompt_results"),
