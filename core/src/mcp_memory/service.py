@@ -505,7 +505,7 @@ class MemoryService:
         return await self.storage.purge(doomed) if doomed else 0
 
     async def purge_expired(self) -> int:
-        """Purge what has been in the trash longer than ``MCP_MEMORY_TRASH_DAYS`` (run at start-up)."""
+        """Purge what has been in the trash longer than ``MCP_MEMORY_TRASH_DAYS`` (``memory optimize`` runs it)."""
         days = self.settings.trash_days
         purged = await self.purge(older_than_days=days) if days else 0
         if purged:
