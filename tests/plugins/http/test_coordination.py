@@ -183,3 +183,17 @@ async def test_the_loser_of_a_race_against_another_store_goes_direct(local_plugi
         assert late.mode == "direct" and "not using that server" in late.reason
     finally:
         await server_side.close()
+
+
+async def test_a_server_that_took_the_port_just_after_the_probe_is_used(local_plugins, local_settings, monkeypatch):
+    """The race of several clients when the server dies: one binds the port between another's probe and its own
+    bind check; the other waits for it to answer and becomes its client instead of going direct."""
+    from mcp_memory_http import coordinate
+
+    settings = local_settings.with_changes(MCP_MEMORY_HTTP_AUTO_START="true")
+    answers = iter([coordinate.Probe("none", "nothing answers (ConnectError)"),
+                    coordinate.Probe("ours", "an mcp-memory server answers", "http://x", configured_store(settings))])
+    monkeypatch.setattr(coordinate, "probe", lambda *_args, **_kw: next(answers))
+    monkeypatch.setattr(coordinate, "port_free", lambda *_args: False)
+    chosen = decide(settings, direct_opener(settings))
+    assert chosen.mode == "http_client" and "serves the configured store" in chosen.reason

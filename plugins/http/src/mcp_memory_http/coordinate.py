@@ -107,11 +107,7 @@ def decide(settings: Settings, open_direct: Callable[[], Any]) -> Coordination:
                                     "directly", open_direct)
     found = probe(settings)
     if found.state == "ours":
-        mismatch = other_store(settings, found)
-        if mismatch is not None:
-            return Coordination(DIRECT, f"{mismatch}; opening the configured store directly", open_direct)
-        return Coordination(HTTP_CLIENT, f"{found.detail} and serves the configured store: using it as a client",
-                            _client_opener(settings))
+        return _use_server(settings, found, open_direct)
     if found.state in ("other", "locked"):
         return Coordination(DIRECT, f"{found.detail}: opening the store directly", open_direct)
     if not http.auto_start:
@@ -122,11 +118,24 @@ def decide(settings: Settings, open_direct: Callable[[], Any]) -> Coordination:
     except MemoryServiceError as exc:
         return Coordination(DIRECT, f"auto-start refused: {exc}; opening the store directly", open_direct)
     if not port_free(http.host, http.port):
-        return Coordination(DIRECT, f"{found.detail} but the port {http.address} is taken by another program: "
+        # taken since the probe? Another client may have just become the server: it answers once it is up
+        again = probe(settings)
+        if again.state == "ours":
+            return _use_server(settings, again, open_direct)
+        return Coordination(DIRECT, f"{again.detail} but the port {http.address} is taken by another program: "
                                     "opening the store directly (choose a free MCP_HTTP_PORT to share it)", open_direct)
     return Coordination(HTTP_SERVER, f"{found.detail}, the port is free and MCP_MEMORY_HTTP_AUTO_START is on: "
                                      f"this process serves HTTP on {http.address} for other clients",
                         _server_opener(settings, open_direct))
+
+
+def _use_server(settings: Settings, found: Probe, open_direct: Callable[[], Any]) -> Coordination:
+    """A client of the server that answered, if it serves the configured store; else direct."""
+    mismatch = other_store(settings, found)
+    if mismatch is not None:
+        return Coordination(DIRECT, f"{mismatch}; opening the configured store directly", open_direct)
+    return Coordination(HTTP_CLIENT, f"{found.detail} and serves the configured store: using it as a client",
+                        _client_opener(settings))
 
 
 def _client_opener(settings: Settings) -> Callable[[], Any]:
