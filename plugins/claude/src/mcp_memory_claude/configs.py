@@ -203,11 +203,17 @@ def without_server(data: dict[str, Any], path: Path) -> dict[str, Any]:
     kept = {k: v for k, v in servers.items() if not is_our_server(v)}
     if len(kept) == len(servers):
         return data
+    return _with_section(data, "mcpServers", kept)
+
+
+def _with_section(data: dict[str, Any], key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with ``key`` set to ``value`` (in its place), or without ``key`` when ``value`` is
+    empty."""
     out = dict(data)
-    if kept:
-        out["mcpServers"] = kept
+    if value:
+        out[key] = value
     else:
-        del out["mcpServers"]
+        out.pop(key, None)
     return out
 
 
@@ -279,12 +285,7 @@ def without_hooks(data: dict[str, Any], path: Path) -> dict[str, Any]:
             out_hooks[event] = kept
     if out_hooks == hooks:
         return data
-    out = dict(data)
-    if out_hooks:
-        out["hooks"] = out_hooks
-    else:
-        del out["hooks"]
-    return out
+    return _with_section(data, "hooks", out_hooks)
 
 
 def pruned(data: Any) -> Any:
