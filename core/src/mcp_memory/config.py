@@ -205,6 +205,8 @@ class Resolved:
             return "***"
         if isinstance(self.value, (frozenset, set)):
             return ",".join(sorted(self.value))
+        if isinstance(self.value, tuple) and all(isinstance(item, Path) for item in self.value):
+            return os.pathsep.join(map(str, self.value))  # as the environment would give them
         if isinstance(self.value, tuple):
             return ",".join("=".join(map(str, item)) if isinstance(item, tuple) else str(item) for item in self.value)
         return "" if self.value is None else str(self.value)
