@@ -130,5 +130,5 @@ def test_toml_lists_keep_each_settings_separator(tmp_path):
     from_env = Settings.from_env({"MCP_MEMORY_INGEST_ROOTS": os.pathsep.join(["/a", "/b"]),
                                   "MCP_MEMORY_PLUGINS": "sqlite_vec, onnx"})
     assert from_env.ingest_roots == (Path("/a"), Path("/b")) and from_env.plugins_allowed == s.plugins_allowed
-    shown = {r.setting.env: r.shown() for _, r in describe(from_env, [])}
+    shown = {r.setting.env: r.shown() for _, r in describe(from_env, [("core", CORE_SETTINGS)])}
     assert shown["MCP_MEMORY_INGEST_ROOTS"] == os.pathsep.join(["/a", "/b"])  # as it is written in the environment
