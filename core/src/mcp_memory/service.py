@@ -572,14 +572,17 @@ class MemoryService:
             if found is not None:
                 return ranking.above_floor(self._rerank(ranking.scaled_to_curated(found), k), floor)
             mode = "semantic"
-        pool = k if mode == "semantic" else max(k, ranking.HYBRID_POOL)
-        [vector] = await self.embed([text])
-        semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), pool)
-        if mode == "semantic" or semantic is None:
+        if mode == "semantic":
+            [vector] = await self.embed([text])
+            semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), k)
             return ranking.above_floor(self._rerank(semantic or [], k), floor)
-        lexical = await self._candidates(lambda n: self._lexical(text, n, where), pool)
-        if lexical is None:
-            return ranking.above_floor(self._rerank(semantic, k), floor)
+        pool = max(k, ranking.HYBRID_POOL)
+        # the lexical half runs on the store while the query is embedded (in another thread)
+        [vector], lexical = await asyncio.gather(self.embed([text]),
+                                                 self._candidates(lambda n: self._lexical(text, n, where), pool))
+        semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), pool)
+        if semantic is None or lexical is None:
+            return ranking.above_floor(self._rerank(semantic or [], k), floor)
         fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
         return ranking.above_floor(self._rerank(fused, k), floor, semantic)
 
