@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mcp_memory.errors import EmbeddingError
+from mcp_memory.heap import release_free_memory
 from mcp_memory.logging import get_logger
 from mcp_memory.protocols import EmbeddingInfo
 
@@ -88,6 +89,7 @@ class VectorIndex:
         self._projects = live_codes[np.searchsorted(live_ids, ids)] if len(ids) else np.zeros(0, dtype=np.int32)
         self._n, self._seq, self._order, self.loaded = len(ids), seq, None, True
         self.codes.clear()
+        release_free_memory()  # the chunks read to build it
         log.debug("vector index loaded", vectors=self._n)
 
     def _live_projects(self, conn: Any) -> tuple[np.ndarray, np.ndarray]:
