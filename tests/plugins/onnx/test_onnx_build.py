@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 SAMPLE = ["The staging database moved to PostgreSQL 16.", "Maria prefers oat milk flat whites.", "x", "   ",
           "紅茶 and 寿司 🎉", "word " * 400, "def add(a, b):\n    return a + b"]
-OUR_FILES = ["config.json", MANIFEST_FILE, "model.onnx", "tokenizer.json"]
+OUR_FILES = ["config.json", MANIFEST_FILE, "model.onnx", "model.onnx.data", "tokenizer.json"]
 
 NO_TORCH = """
 import importlib.abc, json, sys
@@ -73,6 +73,9 @@ def test_first_use_builds_the_default_model_without_torch(tmp_path, make_env, re
     assert report["file"] == str(built / "model.onnx")
     assert sorted(p.name for p in built.iterdir()) == OUR_FILES
     assert sorted(p.name for p in built.parent.iterdir()) == ["all-MiniLM-L6-v2"]  # no temporary leftovers
+    # the weights sit beside the graph (onnxruntime maps them instead of copying), readable like the rest
+    assert (built / "model.onnx").stat().st_size < 100_000 < 80_000_000 < (built / "model.onnx.data").stat().st_size
+    assert (built / "model.onnx.data").stat().st_mode & 0o777 == 0o644
     manifest = json.loads((built / MANIFEST_FILE).read_text())
     assert manifest["builder_version"] == BUILDER_VERSION and manifest["source"] == "all-MiniLM-L6-v2"
     assert (manifest["model_name"], manifest["dimension"], manifest["max_seq_length"]) == ("all-MiniLM-L6-v2", 384, 256)
@@ -138,7 +141,7 @@ def test_int8_is_built_beside_the_model_on_first_use(tmp_path, onnx_dir, referen
     vectors = embedder.embed(SAMPLE)
     int8 = directory / "model.int8.onnx"
     # the embedding table stays float32
-    assert int8.is_file() and int8.stat().st_size < (directory / "model.onnx").stat().st_size * 0.7
+    assert int8.is_file() and int8.stat().st_size < (directory / "model.onnx.data").stat().st_size * 0.7
     assert embedder.model_name == "all-MiniLM-L6-v2" and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     cosine = (vectors * reference).sum(axis=1)

@@ -134,4 +134,4 @@ def test_export_command_replaces_another_model_only_with_force(tmp_path, make_en
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"built all-MiniLM-L6-v2 into {tmp_path}" in proc.stdout and "model.int8.onnx" in proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "mcp_memory_onnx.json", "model.int8.onnx",
-                                                          "model.onnx", "tokenizer.json"]
+                                                          "model.onnx", "model.onnx.data", "tokenizer.json"]

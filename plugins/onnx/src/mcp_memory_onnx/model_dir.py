@@ -18,12 +18,15 @@ DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MOD
 DEFAULT_DIMENSION = 384
 DEFAULT_MAX_SEQ_LENGTH = 256
 MODEL_FILE = "model.onnx"
+#: the weights of a built model.onnx, beside it (see build.write_model)
+WEIGHTS_FILE = "model.onnx.data"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "mcp_memory_onnx.json"
 BUILDER = "mcp-memory-onnx"
 #: bump when the graph or the quantization changes: directories built by an older builder are rebuilt on first
-#: use. 1 was the torch export (its manifests carry no version); 2 is the BERT graph written from safetensors.
-BUILDER_VERSION = 2
+#: use. 1 was the torch export (its manifests carry no version); 2 is the BERT graph written from safetensors;
+#: 3 the same graph with its weights in WEIGHTS_FILE.
+BUILDER_VERSION = 3
 BUILD_HINT = "run `memory onnx-export` (it builds the model from the bundled weights, no torch needed)"
 
 
