@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryServiceError
@@ -27,6 +28,7 @@ from .dashboard import install_pages
 from .events import EventBus, PublishingService
 from .guard import RequestGuard
 from .identity import StoreIdentity, configured_store
+from .mcp_endpoint import McpEndpoint
 from .routes import api_router
 from .settings import HttpSettings
 from .wire import error_body, http_error_name, status_of
@@ -99,37 +101,19 @@ def _install_error_handlers(app: FastAPI) -> None:
                                                         "see the server log"), status_code=500)
 
 
-def _mcp_routes(service: Any, settings: Settings, http: HttpSettings) -> tuple[Any, list[Any]]:
-    """The MCP server over the same service, and its streamable-HTTP route at /mcp. A session's project comes
-    from its client's roots (or MCP_MEMORY_PROJECT), never from this server's working directory."""
-    from mcp.server.transport_security import TransportSecuritySettings
-
-    from mcp_memory.mcp_server import build_server
-
-    async def get_service() -> Any:
-        return service
-
-    server = build_server(get_service, settings, use_cwd=False)
-    # RequestGuard checks Host and Origin of every route, /mcp included: one rule, in one place
-    starlette_app = server.streamable_http_app(
-        streamable_http_path="/mcp", host=http.host, max_request_body_size=http.max_body_bytes,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
-    return server, [r for r in starlette_app.routes if getattr(r, "path", None) == "/mcp"]
-
-
 def create_app(service: Any, settings: Settings, bus: EventBus | None = None, with_mcp: bool = True,
                store: StoreIdentity | None = None) -> FastAPI:
     """Build the app over an opened service (the caller owns the service and closes it). ``store`` is what
     ``/api/health`` says is served (default: the store ``settings`` select)."""
     http = HttpSettings.of(settings)
     svc = service if isinstance(service, PublishingService) else PublishingService(service, bus or EventBus())
-    mcp_server, mcp_routes = _mcp_routes(svc, settings, http) if with_mcp else (None, [])
+    mcp = McpEndpoint(svc, settings, http) if with_mcp else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            if mcp_server is not None:
-                await stack.enter_async_context(mcp_server.session_manager.run())
+            if mcp is not None:
+                await stack.enter_async_context(mcp.running())
             yield
             svc.bus.close()
 
@@ -137,7 +121,8 @@ def create_app(service: Any, settings: Settings, bus: EventBus | None = None, wi
                   description="Long-term memory for AI assistants: the memory service over REST (every read takes "
                               "project and all_projects), server-sent events at /api/events, and MCP at /mcp.")
     app.include_router(api_router(svc, http, store or configured_store(settings), svc.bus))
-    app.router.routes.extend(mcp_routes)
+    if mcp is not None:
+        app.router.routes.append(Route("/mcp", endpoint=mcp))
     install_pages(app)
     app.add_middleware(ApiKeyMiddleware, api_key=http.api_key)
     app.add_middleware(RequestGuard, http=http,  # added last: runs first
