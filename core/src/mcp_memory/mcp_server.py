@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from . import __version__
 from .config import Settings
 from .errors import MemoryServiceError, StorageError
+from .heap import settle
 from .logging import configure_logging, get_logger
 from .mcp_ops import GetService, Operations, ToolContext
 from .mcp_tools import register_tools
@@ -268,6 +269,7 @@ class _Warmup:
         except Exception as exc:  # noqa: BLE001 - the first search reports it to the client
             log.warning("embedder warm-up failed; the first search will report it",
                         error=f"{type(exc).__name__}: {exc}")
+        settle()
 
 
 def run_stdio(settings: Settings, provider: ServiceProvider | None = None) -> int:

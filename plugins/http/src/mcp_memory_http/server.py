@@ -15,6 +15,7 @@ import uvicorn
 from mcp_memory.config import Settings
 from mcp_memory.coordination import direct_opener
 from mcp_memory.errors import ConfigError
+from mcp_memory.heap import settle
 from mcp_memory.logging import get_logger
 
 from .app import create_app
@@ -130,6 +131,7 @@ def _warm_up_in_background(service: Any, settings: Settings) -> None:
             embedder.warm_up()
         except Exception as exc:  # the first search reports the same error to its caller
             log.warning("embedder warm-up failed", error=f"{type(exc).__name__}: {exc}")
+        settle()
 
     threading.Thread(target=load, name="embedder-warmup", daemon=True).start()
 
