@@ -267,8 +267,33 @@ class QueryResult:
     memory: Memory
     relevance_score: float
 
+    @property
+    def content_hash(self) -> str:
+        return self.memory.content_hash
+
+    @property
+    def tags(self) -> Sequence[str]:
+        return self.memory.tags
+
+    def with_relevance(self, relevance: float) -> QueryResult:
+        return QueryResult(self.memory, relevance)
+
     def to_dict(self) -> dict[str, Any]:
         return {"memory": self.memory.to_dict(), "relevance_score": round(self.relevance_score, 6)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result before its memory is read: the hash and tags that ranking reads, and the relevance as
+    ``QueryResult`` has it. Stores with the ``SearchHits`` capability give these for the candidates of a search;
+    the service reads in full only the memories it returns."""
+
+    content_hash: str
+    tags: tuple[str, ...]
+    relevance_score: float
+
+    def with_relevance(self, relevance: float) -> Hit:
+        return Hit(self.content_hash, self.tags, relevance)
 
 
 def relevance_from_cosine_distance(distance: float) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import InvalidInputError
-from .models import Memory, QueryResult, Vector
+from .models import Hit, Memory, QueryResult, Vector
 
 #: a value a metadata filter may compare with (equality on a top-level key)
 Scalar = str | int | float | bool | None
@@ -220,6 +220,23 @@ class LexicalSearch(Protocol):
         it as text, never as query syntax; quotes, brackets or operators in it must neither error nor change
         the meaning. Relevance = score / best score of this query, so the best match is 1.0. No matching
         word: an empty list."""
+
+
+@runtime_checkable
+class SearchHits(Protocol):
+    """OPTIONAL store capability, for stores with lexical search: the two halves of a hybrid search as hits (hash,
+    tags, relevance) instead of memories, and the memories of given hashes. The service ranks the candidates of a
+    default-mode search (up to 200 from each half) from hits and reads in full only the k it returns. Without it,
+    every candidate is read (``retrieve``, ``search_lexical``)."""
+
+    async def retrieve_hits(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[Hit]:
+        """What ``retrieve(embedding, k, where)`` finds, in the same order with the same relevance, as hits."""
+
+    async def search_lexical_hits(self, query: str, k: int, where: Filter = LIVE) -> list[Hit]:
+        """What ``search_lexical(query, k, where)`` finds, in the same order with the same relevance, as hits."""
+
+    async def get_many(self, hashes: Sequence[str]) -> list[Memory]:
+        """The memories (live or trashed) of these hashes, in any order; a hash with no memory is left out."""
 
 
 @runtime_checkable

@@ -1,6 +1,7 @@
 """Relevance helpers of the service: query words for lexical search, fusion, time-window boost.
 
-Pure functions over ``QueryResult`` lists; ``MemoryService`` decides when to use them. The constants
+Pure functions over ``QueryResult`` lists; fusion, the curated-first rules and the floor also take ``Hit`` lists
+(anything ``Ranked``: a hash, tags and a relevance). ``MemoryService`` decides when to use them. The constants
 were chosen on the LoCoMo development set (see docs/retrieval.md), never on a test set.
 """
 
@@ -9,8 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .models import Memory, QueryResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 MODES = ("semantic", "lexical", "hybrid")
 #: hybrid relevance = SEMANTIC_WEIGHT * cosine + (1 - SEMANTIC_WEIGHT) * BM25 / best BM25
@@ -52,23 +57,40 @@ def key_terms(text: str) -> str:
     return " ".join(kept[:MAX_TERMS])
 
 
-def fuse(semantic: Sequence[QueryResult], lexical: Sequence[QueryResult], k: int,
-         weight: float = SEMANTIC_WEIGHT) -> list[QueryResult]:
+class Ranked(Protocol):
+    """What the ranking rules read of a result: ``QueryResult`` and ``Hit`` both are."""
+
+    @property
+    def content_hash(self) -> str: ...
+
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+    @property
+    def relevance_score(self) -> float: ...
+
+    def with_relevance(self, relevance: float) -> Self: ...
+
+
+R = TypeVar("R", bound=Ranked)
+
+
+def fuse(semantic: Sequence[R], lexical: Sequence[R], k: int, weight: float = SEMANTIC_WEIGHT) -> list[R]:
     """Mix a semantic and a lexical ranking into one, best first, relevance in 0..1.
 
     A memory found only lexically gets the lowest cosine of the semantic list (it ranked below all of
     them); one found only semantically gets a lexical score of 0.
     """
-    cosine = {r.memory.content_hash: r.relevance_score for r in semantic}
-    words = {r.memory.content_hash: r.relevance_score for r in lexical}
+    cosine = {r.content_hash: r.relevance_score for r in semantic}
+    words = {r.content_hash: r.relevance_score for r in lexical}
     floor = min(cosine.values(), default=0.0)
-    memories: dict[str, Memory] = {}
+    first: dict[str, R] = {}
     for r in (*semantic, *lexical):
-        memories.setdefault(r.memory.content_hash, r.memory)
-    order = {h: i for i, h in enumerate(memories)}
-    scored = [QueryResult(m, weight * cosine.get(h, floor) + (1.0 - weight) * words.get(h, 0.0))
-              for h, m in memories.items()]
-    scored.sort(key=lambda r: (-r.relevance_score, order[r.memory.content_hash]))
+        first.setdefault(r.content_hash, r)
+    order = {h: i for i, h in enumerate(first)}
+    scored = [r.with_relevance(weight * cosine.get(h, floor) + (1.0 - weight) * words.get(h, 0.0))
+              for h, r in first.items()]
+    scored.sort(key=lambda r: (-r.relevance_score, order[r.content_hash]))
     return scored[:k]
 
 
@@ -116,40 +138,39 @@ def usage_boost(ranked: Sequence[QueryResult], weight: float, now: float) -> lis
     return scored
 
 
-def prefer_curated(ranked: Sequence[QueryResult], k: int, penalty: float = AUTO_CAPTURED_PENALTY) -> list[QueryResult]:
+def prefer_curated(ranked: Sequence[R], k: int, penalty: float = AUTO_CAPTURED_PENALTY) -> list[R]:
     """The top k, auto-captured memories ranked as if ``penalty`` less relevant (curated memories first unless a
     captured one is clearly more relevant); every result keeps its own relevance."""
-    if not any(AUTO_CAPTURED_TAG in r.memory.tags for r in ranked):
+    if not any(AUTO_CAPTURED_TAG in r.tags for r in ranked):
         return list(ranked[:k])
 
-    def rank(r: QueryResult) -> float:
-        return r.relevance_score - penalty if AUTO_CAPTURED_TAG in r.memory.tags else r.relevance_score
+    def rank(r: R) -> float:
+        return r.relevance_score - penalty if AUTO_CAPTURED_TAG in r.tags else r.relevance_score
 
     return sorted(ranked, key=lambda r: -rank(r))[:k]  # stable: ties keep the incoming order
 
 
-def above_floor(ranked: Sequence[QueryResult], floor: float,
-                semantic: Sequence[QueryResult] = ()) -> list[QueryResult]:
+def above_floor(ranked: Sequence[R], floor: float, semantic: Sequence[Ranked] = ()) -> list[R]:
     """The results whose relevance reaches ``floor``, or (hybrid: the cosines in ``semantic``) whose meaning
     alone does: a paraphrase that shares no word with the query is not dropped for that."""
     if floor <= 0.0:
         return list(ranked)
-    cosine = {r.memory.content_hash: r.relevance_score for r in semantic}
-    return [r for r in ranked if r.relevance_score >= floor or cosine.get(r.memory.content_hash, 0.0) >= floor]
+    cosine = {r.content_hash: r.relevance_score for r in semantic}
+    return [r for r in ranked if r.relevance_score >= floor or cosine.get(r.content_hash, 0.0) >= floor]
 
 
-def curated_count(ranked: Sequence[QueryResult]) -> int:
+def curated_count(ranked: Sequence[Ranked]) -> int:
     """How many of ``ranked`` are not auto-captured."""
-    return sum(AUTO_CAPTURED_TAG not in r.memory.tags for r in ranked)
+    return sum(AUTO_CAPTURED_TAG not in r.tags for r in ranked)
 
 
-def scaled_to_curated(lexical: Sequence[QueryResult]) -> list[QueryResult]:
+def scaled_to_curated(lexical: Sequence[R]) -> list[R]:
     """Lexical relevance relative to the best curated match (capped at 1): long auto-captured notes that repeat
     many words of the query do not shrink the scores of curated memories."""
-    best = max((r.relevance_score for r in lexical if AUTO_CAPTURED_TAG not in r.memory.tags), default=0.0)
+    best = max((r.relevance_score for r in lexical if AUTO_CAPTURED_TAG not in r.tags), default=0.0)
     if best <= 0.0 or best >= 1.0:
         return list(lexical)
-    return [QueryResult(r.memory, min(1.0, r.relevance_score / best)) for r in lexical]
+    return [r.with_relevance(min(1.0, r.relevance_score / best)) for r in lexical]
 
 
 def same_numbers(a: str, b: str) -> bool:

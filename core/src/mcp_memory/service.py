@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import ranking
 from .config import Settings
@@ -32,9 +32,10 @@ from .inputs import (
     check_type,
 )
 from .logging import get_logger
-from .models import Memory, QueryResult, Vector, normalize_tags, parse_timestamp
+from .models import Hit, Memory, QueryResult, Vector, normalize_tags, parse_timestamp
 from .models import content_hash as hash_of
-from .protocols import TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage
+from .protocols import TRASH, Embedder, EmbeddingInfo, Filter, MemoryStorage, SearchHits
+from .ranking import R
 from .results import (
     DELETED,
     DUPLICATE,
@@ -576,6 +577,8 @@ class MemoryService:
             [vector] = await self.embed([text])
             semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), k)
             return ranking.above_floor(self._rerank(semantic or [], k), floor)
+        if isinstance(self.storage, SearchHits) and self.settings.usage_boost <= 0:  # the boost reads memories
+            return await self._hybrid_from_hits(self.storage, text, k, where, floor)
         pool = max(k, ranking.HYBRID_POOL)
         # the lexical half runs on the store while the query is embedded (in another thread)
         [vector], lexical = await asyncio.gather(self.embed([text]),
@@ -586,9 +589,23 @@ class MemoryService:
         fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
         return ranking.above_floor(self._rerank(fused, k), floor, semantic)
 
+    async def _hybrid_from_hits(self, store: SearchHits, text: str, k: int, where: Filter,
+                                floor: float) -> list[QueryResult]:
+        """The hybrid search above, ranked from hits: only the k memories returned are read."""
+        pool = max(k, ranking.HYBRID_POOL)
+        [vector], lexical = await asyncio.gather(
+            self.embed([text]), self._candidates(lambda n: self._lexical(text, n, where, hits=True), pool))
+        semantic = await self._candidates(lambda n: store.retrieve_hits(vector, n, where), pool) or []
+        if lexical is None:
+            top = ranking.above_floor(ranking.prefer_curated(semantic, k), floor)
+        else:
+            fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
+            top = ranking.above_floor(ranking.prefer_curated(fused, k), floor, semantic)
+        found = {m.content_hash: m for m in await store.get_many([hit.content_hash for hit in top])}
+        return [QueryResult(found[hit.content_hash], hit.relevance_score) for hit in top if hit.content_hash in found]
+
     @staticmethod
-    async def _candidates(fetch: Callable[[int], Awaitable[Sequence[QueryResult] | None]],
-                          pool: int) -> list[QueryResult] | None:
+    async def _candidates(fetch: Callable[[int], Awaitable[Sequence[R] | None]], pool: int) -> list[R] | None:
         """``fetch(pool)``, asked again for more while auto-captured memories take the places of curated ones:
         the curated candidates stay those a store without auto-captured memories gives, so that captured notes
         never push curated memories out of a ranking (they rank below them anyway)."""
@@ -605,9 +622,18 @@ class MemoryService:
         boosted = ranking.usage_boost(ranked, self.settings.usage_boost, time.time())
         return ranking.prefer_curated(boosted, k)
 
-    async def _lexical(self, text: str, k: int, where: Filter) -> list[QueryResult] | None:
-        """BM25 results of the store, or None when it has no lexical search (logged once)."""
-        search = getattr(self.storage, "search_lexical", None)
+    @overload
+    async def _lexical(self, text: str, k: int, where: Filter,
+                       hits: Literal[False] = False) -> list[QueryResult] | None: ...
+
+    @overload
+    async def _lexical(self, text: str, k: int, where: Filter, hits: Literal[True]) -> list[Hit] | None: ...
+
+    async def _lexical(self, text: str, k: int, where: Filter,
+                       hits: bool = False) -> list[QueryResult] | list[Hit] | None:
+        """BM25 results of the store (as hits: ``SearchHits`` stores), or None when it has no lexical search
+        (logged once)."""
+        search = getattr(self.storage, "search_lexical_hits" if hits else "search_lexical", None)
         if search is not None and not self._no_lexical:
             terms = ranking.key_terms(text)
             if not terms:

@@ -17,8 +17,9 @@ way: create a uniquely named database, schema or collection in the fixture (from
 uuid), pass it as the location, and drop it after the test (a fixture with ``yield``).
 
 Optional capabilities are tested when the store has them: ``search_lexical`` (lexical and hybrid search
-through a real ``MemoryService``) and the ``reembed_*`` methods. ``concurrent_clients = True`` (the default
-for persistent stores) runs two store objects on one location at once, as two processes would.
+through a real ``MemoryService``), the ``SearchHits`` methods and the ``reembed_*`` methods.
+``concurrent_clients = True`` (the default for persistent stores) runs two store objects on one location at
+once, as two processes would.
 
 Tests run on asyncio through anyio's pytest plugin (shipped with anyio, which mcp needs).
 """
@@ -35,7 +36,7 @@ import pytest
 
 from ..errors import EmbeddingError
 from ..models import Memory
-from ..protocols import LIVE, TRASH, EmbeddingInfo, Filter
+from ..protocols import LIVE, TRASH, EmbeddingInfo, Filter, SearchHits
 from .fakes import HashEmbedder
 
 EMBEDDER = HashEmbedder(dimension=64)
@@ -465,6 +466,50 @@ class StorageConformance:
             top = await service.retrieve("INV-20931", n_results=1, mode=mode, min_relevance=0.0)
             assert contents(top) == ["Invoice INV-20931 was paid by Zyxware"], mode
         assert service.search_modes == ["semantic", "lexical", "hybrid"]
+
+    # -- optional: search hits ---------------------------------------------------------------
+    async def test_search_hits_are_the_searches_of_whole_memories(self, storage: Any) -> None:
+        gives_hits = isinstance(storage, SearchHits)
+        if not gives_hits:
+            pytest.skip("the store gives no search hits (optional)")
+        from ..service import MemoryService
+
+        kept = [mem("The zyxware contract renews in May", tags=["contract", "legal"], created_at=1.0),
+                mem("Zyxware invoices go to billing", project="billing", created_at=2.0),
+                mem("zyxware notes captured from a session", tags=["auto-captured"], created_at=3.0),
+                mem("Lunch with the design team", created_at=4.0)]
+        gone = mem("an old zyxware draft", created_at=5.0)
+        await put(storage, *kept, gone)
+        await storage.trash([gone.content_hash], 6.0, "deleted")
+
+        def seen(results: Any) -> list[tuple[str, list[str], float]]:
+            return [(r.content_hash, sorted(r.tags), round(r.relevance_score, 5)) for r in results]
+
+        for where in (LIVE, Filter(projects=(None,)), Filter(tags=("contract",)), TRASH):
+            assert seen(await storage.retrieve_hits(vec("zyxware contract"), 10, where)) == \
+                seen(await storage.retrieve(vec("zyxware contract"), 10, where)), where
+            assert seen(await storage.search_lexical_hits("zyxware contract", 10, where)) == \
+                seen(await storage.search_lexical("zyxware contract", 10, where)), where
+        assert await storage.search_lexical_hits("nothingmatchesthis", 10) == []
+        got = await storage.get_many([kept[0].content_hash, gone.content_hash, "0" * 64])
+        assert sorted(m.content_hash for m in got) == sorted([kept[0].content_hash, gone.content_hash])
+        for memory in got:
+            assert memory == await storage.get_by_hash(memory.content_hash, trashed=None)
+        assert await storage.get_many([]) == []
+
+        class WithoutHits:  # the same store, searched the way a store without the capability is
+            def __getattr__(self, name: str) -> Any:
+                if name in ("retrieve_hits", "search_lexical_hits", "get_many"):
+                    raise AttributeError(name)
+                return getattr(storage, name)
+
+        with_hits, without = MemoryService(storage, EMBEDDER), MemoryService(WithoutHits(), EMBEDDER)
+        for query in ("zyxware contract", "design lunch", "billing invoices", "session notes"):
+            a = await with_hits.retrieve(query, n_results=3, min_relevance=0.0)
+            b = await without.retrieve(query, n_results=3, min_relevance=0.0)
+            assert [(r.content_hash, r.memory.content, round(r.relevance_score, 5)) for r in a] == \
+                [(r.content_hash, r.memory.content, round(r.relevance_score, 5)) for r in b], query
+            assert a, query
 
     # -- optional: re-embedding --------------------------------------------------------------
     async def test_reembed_stages_then_swaps(self, make_storage: Callable[[], Any]) -> None:

@@ -90,6 +90,26 @@ def by_ids(conn: Any, ids: Sequence[int]) -> dict[int, Memory]:
     return out
 
 
+def briefs(conn: Any, ids: Sequence[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """The hash and tags (what ranking reads) of each memory of ``ids``: a tenth of the cost of ``by_ids``."""
+    out: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for part, q in chunks(list(ids)):
+        # a tag never holds char(31): normalize_tags folds every whitespace run, and str.split() counts it as one
+        for memory_id, content_hash, tags in conn.execute(
+                "SELECT m.id, m.content_hash, (SELECT group_concat(t.tag, char(31)) FROM memory_tags t "
+                f"WHERE t.memory_id = m.id) FROM memories m WHERE m.id IN ({q})", part):
+            out[memory_id] = (content_hash, tuple(tags.split("\x1f")) if tags else ())
+    return out
+
+
+def by_hashes(conn: Any, hashes: Sequence[str]) -> list[Memory]:
+    """The memories (live or trashed) of these hashes, in no particular order."""
+    found: list[Memory] = []
+    for part, q in chunks(list(hashes)):
+        found += select(conn, f" WHERE m.content_hash IN ({q})", part)
+    return found
+
+
 def in_order(conn: Any, ids: Sequence[int]) -> list[Memory]:
     """The memories of ``ids``, in that order (ids that vanished are left out)."""
     found = by_ids(conn, ids)

@@ -2,6 +2,7 @@
 
 Live memories are searched in the in-memory index (index.py): alone when the filter selects projects at most,
 else among the ids the filter selects in SQL. The trash (rarely searched, small) is scored from ``vec0``.
+Each search scores ids first; ``QueryResult``s read those memories whole, ``Hit``s only their hash and tags.
 """
 
 from __future__ import annotations
@@ -11,33 +12,51 @@ from typing import Any
 
 import numpy as np
 
-from mcp_memory.models import QueryResult, relevance_from_cosine_distance
+from mcp_memory.models import Hit, QueryResult, relevance_from_cosine_distance
 from mcp_memory.protocols import Filter
 
 from . import reads
 from . import where as w
 from .index import VectorIndex
-from .rows import by_ids, chunks, select
+from .rows import briefs, by_ids, chunks, select
 
 MAX_MATCH_TERMS = 64
 _WORD = re.compile(r"\w+")
 
 
-def _results(conn: Any, hits: list[tuple[int, float]]) -> list[QueryResult]:
-    found = by_ids(conn, [h[0] for h in hits])
-    return [QueryResult(found[i], relevance_from_cosine_distance(d)) for i, d in hits if i in found]
+Scored = list[tuple[int, float]]  # (memory id, relevance), best first
+
+
+def _results(conn: Any, scored: Scored) -> list[QueryResult]:
+    found = by_ids(conn, [i for i, _ in scored])
+    return [QueryResult(found[i], relevance) for i, relevance in scored if i in found]
+
+
+def _hits(conn: Any, scored: Scored) -> list[Hit]:
+    found = briefs(conn, [i for i, _ in scored])
+    return [Hit(*found[i], relevance) for i, relevance in scored if i in found]
 
 
 def nearest(conn: Any, index: VectorIndex, query: np.ndarray, k: int, where: Filter) -> list[QueryResult]:
     """Exact top-k by cosine distance among the memories ``where`` selects."""
+    return _results(conn, _nearest(conn, index, query, k, where))
+
+
+def nearest_hits(conn: Any, index: VectorIndex, query: np.ndarray, k: int, where: Filter) -> list[Hit]:
+    """``nearest`` as hits."""
+    return _hits(conn, _nearest(conn, index, query, k, where))
+
+
+def _nearest(conn: Any, index: VectorIndex, query: np.ndarray, k: int, where: Filter) -> Scored:
     if where.trashed:
-        return _nearest_in_trash(conn, query, k, where)
-    index.refresh(conn)
-    if w.projects_only(where):
-        hits = index.search(query, k, projects=where.projects)
+        found = _nearest_in_trash(conn, query, k, where)
     else:
-        hits = index.search(query, k, candidates=reads.matching_ids(conn, where))
-    return _results(conn, hits)
+        index.refresh(conn)
+        if w.projects_only(where):
+            found = index.search(query, k, projects=where.projects)
+        else:
+            found = index.search(query, k, candidates=reads.matching_ids(conn, where))
+    return [(i, relevance_from_cosine_distance(distance)) for i, distance in found]
 
 
 def nearest_above(conn: Any, index: VectorIndex, query: np.ndarray, threshold: float,
@@ -45,11 +64,12 @@ def nearest_above(conn: Any, index: VectorIndex, query: np.ndarray, threshold: f
     """The nearest live memory of ``where``'s projects at cosine >= threshold (``where`` selects projects only)."""
     index.refresh(conn)
     hit = index.nearest_above(query, threshold, where.projects)
-    found = _results(conn, [hit]) if hit is not None else []
+    found = _results(conn, [(hit[0], relevance_from_cosine_distance(hit[1]))]) if hit is not None else []
     return found[0] if found else None
 
 
-def _nearest_in_trash(conn: Any, query: np.ndarray, k: int, where: Filter) -> list[QueryResult]:
+def _nearest_in_trash(conn: Any, query: np.ndarray, k: int, where: Filter) -> list[tuple[int, float]]:
+    """(id, cosine distance) of the k nearest trashed memories ``where`` selects."""
     ids: list[int] = []
     vectors: list[bytes] = []
     for part, q in chunks(reads.matching_ids(conn, where)):
@@ -63,7 +83,7 @@ def _nearest_in_trash(conn: Any, query: np.ndarray, k: int, where: Filter) -> li
     norms = np.linalg.norm(matrix, axis=1)
     scores = (matrix @ (query / norm)) / np.where(norms == 0, 1.0, norms)
     order = np.lexsort((np.asarray(ids), -scores))[:k]
-    return _results(conn, [(ids[i], float(1.0 - scores[i])) for i in order])
+    return [(ids[i], float(1.0 - scores[i])) for i in order]
 
 
 def match_expression(text: str) -> str | None:
@@ -81,11 +101,22 @@ def lexical(conn: Any, text: str, k: int, where: Filter) -> list[QueryResult]:
 
     Relevance is the BM25 score divided by the best score of this query (the best match is 1.0).
     """
+    if where.trashed:
+        return _words_in_trash(conn, text, k, where)
+    return _results(conn, _bm25(conn, text, k, where))
+
+
+def lexical_hits(conn: Any, text: str, k: int, where: Filter) -> list[Hit]:
+    """``lexical`` as hits."""
+    if where.trashed:
+        return [Hit(r.content_hash, tuple(r.tags), r.relevance_score) for r in _words_in_trash(conn, text, k, where)]
+    return _hits(conn, _bm25(conn, text, k, where))
+
+
+def _bm25(conn: Any, text: str, k: int, where: Filter) -> Scored:
     expression = match_expression(text)
     if expression is None or k < 1:
         return []
-    if where.trashed:
-        return _words_in_trash(conn, text, k, where)
     if where.is_plain:  # no join: every match is scored, and a lookup in memories per match doubled the time
         sql = ("SELECT rowid, -bm25(memory_fts) AS score FROM memory_fts WHERE memory_fts MATCH ? "
                "ORDER BY score DESC, rowid LIMIT ?")
@@ -99,13 +130,14 @@ def lexical(conn: Any, text: str, k: int, where: Filter) -> list[QueryResult]:
     if not hits:
         return []
     best = hits[0][1] if hits[0][1] > 0 else 1.0
-    found = by_ids(conn, [h[0] for h in hits])
-    return [QueryResult(found[i], min(1.0, max(0.0, score / best))) for i, score in hits if i in found]
+    return [(i, min(1.0, max(0.0, score / best))) for i, score in hits]
 
 
 def _words_in_trash(conn: Any, text: str, k: int, where: Filter) -> list[QueryResult]:
     """The trash is not in the full-text index: rank its memories by how many words of ``text`` they hold."""
     words = {word.lower() for word in _WORD.findall(text)}
+    if not words or k < 1:
+        return []
     clause, params = w.sql(where)
     scored = []
     for memory in select(conn, clause, params):

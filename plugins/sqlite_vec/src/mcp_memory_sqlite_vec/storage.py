@@ -21,11 +21,11 @@ from mcp_memory import plugins
 from mcp_memory.config import Settings
 from mcp_memory.errors import EmbeddingError, StorageError
 from mcp_memory.logging import get_logger
-from mcp_memory.models import Memory, QueryResult, Vector
+from mcp_memory.models import Hit, Memory, QueryResult, Vector
 from mcp_memory.protocols import LIVE, EmbeddingInfo, Filter, ReembedState
 from mcp_memory.storage_base import BaseStorage
 
-from . import reads, reembed, schema, search, writes
+from . import reads, reembed, rows, schema, search, writes
 from . import where as w
 from .connection import apply_pragmas, connect, driver_module, storage_error
 from .index import VectorIndex
@@ -238,6 +238,15 @@ class SqliteVecStorage(BaseStorage):
             return []
         return await self._call(search.nearest, self._index, vector, k, where)
 
+    async def retrieve_hits(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[Hit]:
+        vector = self._query(embedding)
+        if vector is None or k < 1:
+            return []
+        return await self._call(search.nearest_hits, self._index, vector, k, where)
+
+    async def get_many(self, hashes: Sequence[str]) -> list[Memory]:
+        return await self._call(rows.by_hashes, hashes) if hashes else []
+
     async def nearest_above(self, embedding: Vector, threshold: float, where: Filter = LIVE) -> QueryResult | None:
         """The most similar memory ``where`` selects if its cosine similarity is at least ``threshold``."""
         vector = self._query(embedding)
@@ -253,6 +262,11 @@ class SqliteVecStorage(BaseStorage):
         if self._conn is not None and not self._fts:
             raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
         return await self._call(search.lexical, query, k, where)
+
+    async def search_lexical_hits(self, query: str, k: int, where: Filter = LIVE) -> list[Hit]:
+        if self._conn is not None and not self._fts:
+            raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
+        return await self._call(search.lexical_hits, query, k, where)
 
     async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
         return await self._call(reads.page, where, offset, limit)
