@@ -52,6 +52,7 @@ from .results import (
     UpdateResult,
 )
 from .timeparse import parse_time_expression
+from .usage import UsageLog
 
 __all__ = ["MemoryService", "NewMemory", "Page", "RecallResult", "StoreResult", "TrashResult", "UpdateResult",
            "open_service"]
@@ -88,7 +89,7 @@ class MemoryService:
         self.readers = tuple(readers)
         self._closed = False
         self._no_lexical = False
-        self._background: set[asyncio.Task[Any]] = set()
+        self._usage = UsageLog(self.storage.mark_used)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -98,8 +99,7 @@ class MemoryService:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self._background:
-                await asyncio.gather(*self._background, return_exceptions=True)
+            await self._usage.close()
             await self.storage.close()
 
     async def __aenter__(self) -> MemoryService:
@@ -552,18 +552,10 @@ class MemoryService:
         return self.settings.min_relevance if given is None else given
 
     def _used(self, results: list[QueryResult]) -> list[QueryResult]:
-        """Record, in the background, that these memories were returned (recency and use)."""
+        """Record that these memories were returned (recency and use; written in the background, usage.py)."""
         if results:
-            task = asyncio.ensure_future(self._mark_used([r.memory.content_hash for r in results]))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._usage.record(r.content_hash for r in results)
         return results
-
-    async def _mark_used(self, hashes: list[str]) -> None:
-        try:
-            await self.storage.mark_used(hashes, time.time())
-        except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail a search
-            log.warning("could not record memory use", error=f"{type(exc).__name__}: {exc}")
 
     async def _search(self, text: str, k: int, where: Filter, mode: str, floor: float = 0.0) -> list[QueryResult]:
         """The top ``k`` of one mode at or above the relevance ``floor`` (lexical and hybrid fall back to semantic
