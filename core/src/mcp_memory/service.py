@@ -241,15 +241,14 @@ class MemoryService:
         memories (``deleted_at`` set, from a backup) go to the trash."""
         results: list[StoreResult | None] = [None] * len(memories)
         first_index: dict[str, int] = {}
-        todo: list[int] = []
         for i, memory in enumerate(memories):
-            if memory.content_hash in first_index:
-                continue
-            first_index[memory.content_hash] = i
-            if vectors is not None and vectors[i] is not None:
-                todo.append(i)  # nothing to embed: the store itself reports a hash it already has
-                continue
-            existing = await self.storage.get_by_hash(memory.content_hash, trashed=None)
+            first_index.setdefault(memory.content_hash, i)
+        # nothing to embed for given vectors: the store itself reports a hash it already has
+        to_check = [memories[i].content_hash for i in first_index.values() if vectors is None or vectors[i] is None]
+        stored_already = await self._stored(to_check)
+        todo: list[int] = []
+        for i in first_index.values():
+            existing = stored_already.get(memories[i].content_hash)
             if existing is not None:
                 results[i] = StoreResult(existing, duplicate=True)
             else:
@@ -271,6 +270,15 @@ class MemoryService:
                 assert first is not None
                 results[i] = StoreResult(first.memory, duplicate=True)
         return [r for r in results if r is not None]
+
+    async def _stored(self, hashes: Sequence[str]) -> dict[str, Memory]:
+        """The stored memories (live or trashed) of these hashes: one read with ``get_many`` where the store has
+        it (SearchHits), else one ``get_by_hash`` each."""
+        get_many = getattr(self.storage, "get_many", None)
+        if get_many is not None:
+            return {m.content_hash: m for m in await get_many(hashes)} if hashes else {}
+        found = [await self.storage.get_by_hash(h, trashed=None) for h in hashes]
+        return {m.content_hash: m for m in found if m is not None}
 
     async def update(self, content_hash: Any, content: Any = _MISSING, tags: Any = _MISSING,
                      memory_type: Any = _MISSING, metadata: Any = _MISSING, merge_metadata: Any = True,
