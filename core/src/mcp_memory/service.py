@@ -601,7 +601,9 @@ class MemoryService:
         else:
             fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
             top = ranking.above_floor(ranking.prefer_curated(fused, k), floor, semantic)
-        found = {m.content_hash: m for m in await store.get_many([hit.content_hash for hit in top])}
+        # a memory trashed (or restored) by another client since the search is left out, as if it had not matched
+        found = {m.content_hash: m for m in await store.get_many([hit.content_hash for hit in top])
+                 if m.trashed == where.trashed}
         return [QueryResult(found[hit.content_hash], hit.relevance_score) for hit in top if hit.content_hash in found]
 
     @staticmethod

@@ -1,6 +1,7 @@
 """Schema-5 behaviour beyond the conformance suite: the trash keeps vectors in vec0 but leaves the in-memory
 index and the full-text index (and other processes follow), projects filtered inside the in-memory index,
-``nearest_above`` exact against brute force, hash prefixes with LIKE wildcards, metadata equality like Python."""
+``nearest_above`` exact against brute force, hash prefixes with LIKE wildcards, metadata equality like Python,
+and a hybrid search read from hits that leaves out a memory trashed meanwhile."""
 
 from __future__ import annotations
 
@@ -307,3 +308,27 @@ async def test_stats_report_the_trash_and_a_reembedding_in_progress(tmp_path):
     finally:
         await store.close()
 
+
+
+# -- a hybrid search read from hits ----------------------------------------------------------------------
+async def test_a_memory_trashed_between_the_hits_and_the_read_is_left_out(tmp_path):
+    from mcp_memory.service import MemoryService
+
+    embedder = HashEmbedder(dimension=DIM)
+    store = await open_store(tmp_path / "m.db", EmbeddingInfo(embedder.model_name, DIM))
+    service = MemoryService(store, embedder)
+    try:
+        kept = (await service.store("zyxware renewal is in May")).memory
+        gone = (await service.store("zyxware invoices go to billing")).memory
+        read_many = store.get_many
+
+        async def trashed_meanwhile(hashes):  # another client trashes one after the search ranked it
+            await store.trash([gone.content_hash], 1.0, "deleted")
+            return await read_many(hashes)
+
+        store.get_many = trashed_meanwhile
+        found = await service.retrieve("zyxware", n_results=5, min_relevance=0.0)
+        assert [r.memory.content_hash for r in found] == [kept.content_hash]
+        assert all(r.memory.deleted_at is None for r in found)
+    finally:
+        await service.close()
