@@ -577,34 +577,32 @@ class MemoryService:
             [vector] = await self.embed([text])
             semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), k)
             return ranking.above_floor(self._rerank(semantic or [], k), floor)
-        if isinstance(self.storage, SearchHits) and self.settings.usage_boost <= 0:  # the boost reads memories
-            return await self._hybrid_from_hits(self.storage, text, k, where, floor)
+        store = self.storage
+        if not isinstance(store, SearchHits) or self.settings.usage_boost > 0:  # the boost reads whole memories
+            return await self._hybrid(text, k, floor, lambda v, n: store.retrieve(v, n, where),
+                                      lambda n: self._lexical(text, n, where), self._rerank)
+        # ranked from hits: only the k memories returned are read
+        top = await self._hybrid(text, k, floor, lambda v, n: store.retrieve_hits(v, n, where),
+                                 lambda n: self._lexical(text, n, where, hits=True), ranking.prefer_curated)
+        # a memory trashed (or restored) by another client since the search is left out, as if it had not matched
+        read = {m.content_hash: m for m in await store.get_many([hit.content_hash for hit in top])
+                if m.trashed == where.trashed}
+        return [QueryResult(read[hit.content_hash], hit.relevance_score) for hit in top if hit.content_hash in read]
+
+    async def _hybrid(self, text: str, k: int, floor: float,
+                      semantic_search: Callable[[Vector, int], Awaitable[list[R]]],
+                      lexical_search: Callable[[int], Awaitable[list[R] | None]],
+                      rerank: Callable[[list[R], int], list[R]]) -> list[R]:
+        """The top k of both halves fused (HYBRID_POOL candidates each), at or above the floor; semantic alone when
+        the store has no lexical search."""
         pool = max(k, ranking.HYBRID_POOL)
         # the lexical half runs on the store while the query is embedded (in another thread)
-        [vector], lexical = await asyncio.gather(self.embed([text]),
-                                                 self._candidates(lambda n: self._lexical(text, n, where), pool))
-        semantic = await self._candidates(lambda n: self.storage.retrieve(vector, n, where), pool)
+        [vector], lexical = await asyncio.gather(self.embed([text]), self._candidates(lexical_search, pool))
+        semantic = await self._candidates(lambda n: semantic_search(vector, n), pool)
         if semantic is None or lexical is None:
-            return ranking.above_floor(self._rerank(semantic or [], k), floor)
+            return ranking.above_floor(rerank(semantic or [], k), floor)
         fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
-        return ranking.above_floor(self._rerank(fused, k), floor, semantic)
-
-    async def _hybrid_from_hits(self, store: SearchHits, text: str, k: int, where: Filter,
-                                floor: float) -> list[QueryResult]:
-        """The hybrid search above, ranked from hits: only the k memories returned are read."""
-        pool = max(k, ranking.HYBRID_POOL)
-        [vector], lexical = await asyncio.gather(
-            self.embed([text]), self._candidates(lambda n: self._lexical(text, n, where, hits=True), pool))
-        semantic = await self._candidates(lambda n: store.retrieve_hits(vector, n, where), pool) or []
-        if lexical is None:
-            top = ranking.above_floor(ranking.prefer_curated(semantic, k), floor)
-        else:
-            fused = ranking.fuse(semantic, ranking.scaled_to_curated(lexical), len(semantic) + len(lexical))
-            top = ranking.above_floor(ranking.prefer_curated(fused, k), floor, semantic)
-        # a memory trashed (or restored) by another client since the search is left out, as if it had not matched
-        found = {m.content_hash: m for m in await store.get_many([hit.content_hash for hit in top])
-                 if m.trashed == where.trashed}
-        return [QueryResult(found[hit.content_hash], hit.relevance_score) for hit in top if hit.content_hash in found]
+        return ranking.above_floor(rerank(fused, k), floor, semantic)
 
     @staticmethod
     async def _candidates(fetch: Callable[[int], Awaitable[Sequence[R] | None]], pool: int) -> list[R] | None:

@@ -91,7 +91,8 @@ def by_ids(conn: Any, ids: Sequence[int]) -> dict[int, Memory]:
 
 
 def briefs(conn: Any, ids: Sequence[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
-    """The hash and tags (what ranking reads) of each memory of ``ids``: a tenth of the cost of ``by_ids``."""
+    """The hash and tags (what ranking reads) of each memory of ``ids``: a third of the cost of ``by_ids``
+    (0.5 ms against 1.5 ms for 200 memories at 10k)."""
     out: dict[int, tuple[str, tuple[str, ...]]] = {}
     for part, q in chunks(list(ids)):
         # a tag never holds char(31): normalize_tags folds every whitespace run, and str.split() counts it as one

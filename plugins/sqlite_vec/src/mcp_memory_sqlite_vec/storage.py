@@ -233,16 +233,16 @@ class SqliteVecStorage(BaseStorage):
         return np.frombuffer(to_blob(embedding, self._embedding), dtype=np.float32)
 
     async def retrieve(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[QueryResult]:
-        vector = self._query(embedding)
-        if vector is None or k < 1:
-            return []
-        return await self._call(search.nearest, self._index, vector, k, where)
+        return await self._nearest(search.nearest, embedding, k, where)
 
     async def retrieve_hits(self, embedding: Vector, k: int, where: Filter = LIVE) -> list[Hit]:
+        return await self._nearest(search.nearest_hits, embedding, k, where)
+
+    async def _nearest(self, how: Callable[..., list[Any]], embedding: Vector, k: int, where: Filter) -> list[Any]:
         vector = self._query(embedding)
         if vector is None or k < 1:
             return []
-        return await self._call(search.nearest_hits, self._index, vector, k, where)
+        return await self._call(how, self._index, vector, k, where)
 
     async def get_many(self, hashes: Sequence[str]) -> list[Memory]:
         return await self._call(rows.by_hashes, hashes) if hashes else []
@@ -259,14 +259,15 @@ class SqliteVecStorage(BaseStorage):
 
     async def search_lexical(self, query: str, k: int, where: Filter = LIVE) -> list[QueryResult]:
         """BM25 over the FTS5 index (any word of ``query``, taken as plain text)."""
-        if self._conn is not None and not self._fts:
-            raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
-        return await self._call(search.lexical, query, k, where)
+        return await self._words(search.lexical, query, k, where)
 
     async def search_lexical_hits(self, query: str, k: int, where: Filter = LIVE) -> list[Hit]:
+        return await self._words(search.lexical_hits, query, k, where)
+
+    async def _words(self, how: Callable[..., list[Any]], query: str, k: int, where: Filter) -> list[Any]:
         if self._conn is not None and not self._fts:
             raise NotImplementedError("this SQLite build has no FTS5 (pip install sqlean.py)")
-        return await self._call(search.lexical_hits, query, k, where)
+        return await self._call(how, query, k, where)
 
     async def list_memories(self, where: Filter = LIVE, offset: int = 0, limit: int | None = 10) -> list[Memory]:
         return await self._call(reads.page, where, offset, limit)
