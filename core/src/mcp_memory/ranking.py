@@ -87,11 +87,9 @@ def fuse(semantic: Sequence[R], lexical: Sequence[R], k: int, weight: float = SE
     first: dict[str, R] = {}
     for r in (*semantic, *lexical):
         first.setdefault(r.content_hash, r)
-    order = {h: i for i, h in enumerate(first)}
-    scored = [r.with_relevance(weight * cosine.get(h, floor) + (1.0 - weight) * words.get(h, 0.0))
-              for h, r in first.items()]
-    scored.sort(key=lambda r: (-r.relevance_score, order[r.content_hash]))
-    return scored[:k]
+    score = {h: weight * cosine.get(h, floor) + (1.0 - weight) * words.get(h, 0.0) for h in first}
+    best = sorted(first, key=lambda h: -score[h])[:k]  # stable: ties keep the incoming order
+    return [first[h].with_relevance(score[h]) for h in best]
 
 
 def boost_window(ranked: Sequence[QueryResult], in_window: Iterable[Memory], start: float | None,

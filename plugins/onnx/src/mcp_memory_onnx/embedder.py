@@ -32,9 +32,12 @@ from .model_dir import (
     resolve,
 )
 
-BATCH_SIZE = 64
+#: texts per model run: small batches keep the activations in the CPU caches. Embedding 10,000 short memories
+#: (22 tokens each) on 2 cores, runs taking turns: 572 texts/s in batches of 16, 557 of 32, 525 of 64; texts of
+#: 44 and 86 tokens: 16% and 6% faster in batches of 16 than of 64
+BATCH_SIZE = 16
 #: batch size x longest length squared stays under this: attention memory grows with both, so a batch of long
-#: texts is smaller (64 texts of 64 tokens, or 4 of 256) and the process's peak RSS stays bounded
+#: texts is smaller (8 texts of 180 tokens, 4 of 256) and the process's peak RSS stays bounded
 ATTENTION_BUDGET = 64 * 64 * 64
 
 log = get_logger(__name__)
