@@ -31,9 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 from test_sqlite_vec_perf import K, vm_hwm_mb  # noqa: E402
 
+from mcp_memory.threads import BLAS_ENVIRONMENT  # noqa: E402
+
 
 def server_env(store: Path, onnx_path: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    # this process set the BLAS variables of a `memory` process (test_sqlite_vec_perf imports threads.py): the
+    # servers get the environment without them, and each sets its own (a version from before threads.py none)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_") and k not in BLAS_ENVIRONMENT}
     env.update({"HF_HUB_OFFLINE": "1", "LOG_LEVEL": "WARNING", "MCP_MEMORY_STORAGE_BACKEND": "sqlite_vec",
                 "MCP_MEMORY_SQLITE_PATH": str(store), "MCP_MEMORY_DUPLICATE_THRESHOLD": "off",
                 "MCP_MEMORY_PROJECT": "global", "MCP_HTTP_ENABLED": "false"})

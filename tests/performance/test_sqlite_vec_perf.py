@@ -40,7 +40,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from mcp_memory.threads import calm_blas_threads
+
+calm_blas_threads()  # before numpy loads OpenBLAS: the in-process parts run as in a `memory` process
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402

@@ -28,6 +28,7 @@ from .models import Memory, QueryResult
 from .projects import current_project
 from .ranking import MODES
 from .results import FileResult
+from .threads import calm_blas_threads
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -646,6 +647,7 @@ def build_parser(plugin_commands: dict[str, Any] | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    calm_blas_threads()  # before any plugin imports numpy
     argv = sys.argv[1:] if argv is None else argv
     try:
         settings = Settings.from_env()
