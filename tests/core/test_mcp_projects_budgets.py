@@ -80,6 +80,26 @@ async def test_the_project_comes_from_the_clients_roots(service, settings, tmp_p
         assert data["total"] == 2
 
 
+async def test_the_roots_are_asked_once_per_connection(service, settings, tmp_path):
+    """The SDK builds a new session object for every request: the project is cached per client connection, so a
+    client is not asked for its roots again on every tool call."""
+    asked: list[str] = []
+    answer = roots(tmp_path / "billing-api")
+
+    async def counting(context):
+        asked.append("roots/list")
+        return await answer(context)
+
+    (tmp_path / "billing-api").mkdir()
+    server = server_for(service, settings)
+    for _ in range(2):  # a second client connection asks again
+        async with Client(server, list_roots_callback=counting, mode="legacy") as client:
+            for _ in range(3):
+                data, _ = await call(client, "list_memories")
+                assert data["scope"] == "project billing-api and global memories"
+    assert asked == ["roots/list"] * 2
+
+
 async def test_every_memory_listing_tool_respects_its_budget(settings):
     # the hash embedder's scores are low: no floor, so that every tool has more than its budget to fit
     settings = settings.with_changes(min_relevance=0.0)

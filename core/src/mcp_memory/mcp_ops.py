@@ -89,17 +89,17 @@ class ToolContext:
         self.get_service = get_service
         self.settings = settings
         self.use_cwd = use_cwd
-        self._sessions: weakref.WeakKeyDictionary[Any, tuple[list[str], str | None]] = weakref.WeakKeyDictionary()
+        self._connections: weakref.WeakKeyDictionary[Any, tuple[list[str], str | None]] = weakref.WeakKeyDictionary()
 
     async def _session_info(self, ctx: Any) -> tuple[list[str], str | None]:
-        """The client's roots and the caller's current project (cached per session)."""
-        session = _session(ctx)
-        if session is not None and session in self._sessions:
-            return self._sessions[session]
+        """The client's roots and the caller's current project (cached per client connection)."""
+        session, connection = _session(ctx), _connection(ctx)
+        if connection is not None and connection in self._connections:
+            return self._connections[connection]
         roots = await _roots(session)
         found = (roots, current_project(self.settings, roots, Path.cwd() if self.use_cwd else None))
-        if session is not None:
-            self._sessions[session] = found
+        if connection is not None:
+            self._connections[connection] = found
         return found
 
     async def project(self, ctx: Any) -> str | None:
@@ -120,6 +120,15 @@ def _session(ctx: Any) -> Any:
         return ctx.request_context.session if ctx is not None else None
     except (ValueError, AttributeError):
         return None
+
+
+def _connection(ctx: Any) -> Any:
+    """What stays the same across one client's requests. The SDK (2.x) builds a new session object for each
+    request around the client's connection, and has no public name for that connection: a cache keyed on the
+    session missed every time and asked the client for its roots on every tool call. The session itself where
+    the SDK has no ``_connection``."""
+    session = _session(ctx)
+    return getattr(session, "_connection", session)
 
 
 async def _roots(session: Any) -> list[str]:

@@ -39,7 +39,8 @@ class MemoryOut(BaseModel):
         if compact:
             data["metadata"] = {}
         data["source"] = source_text(memory)
-        return cls(**{k: v for k, v in data.items() if k in cls.model_fields})
+        fields = cls.model_fields  # a property in pydantic: read once, not once per key
+        return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 class ScoredMemory(BaseModel):
