@@ -21,15 +21,12 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import corpus  # noqa: E402
-from test_sqlite_vec_perf import K, vm_hwm_mb  # noqa: E402
+from test_sqlite_vec_perf import cold_start, percentile  # noqa: E402
 
 from mcp_memory.threads import BLAS_ENVIRONMENT  # noqa: E402
 
@@ -46,35 +43,20 @@ def server_env(store: Path, onnx_path: str | None) -> dict[str, str]:
     return env
 
 
-async def one_server(command: str, env: dict[str, str], texts: list[str]) -> dict[str, Any]:
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters, stdio_client
-
-    with open(os.devnull, "w") as err:
-        async with Client(stdio_client(StdioServerParameters(command=command, args=[], env=env), errlog=err),
-                          read_timeout_seconds=300, mode="legacy") as client:
-            await client.list_tools()
-            calls = []
-            for text in texts:
-                started = time.perf_counter()
-                result = await client.call_tool("retrieve_memory", {"query": text, "n_results": K})
-                calls.append((time.perf_counter() - started) * 1000)
-                if result.is_error:
-                    raise RuntimeError(f"{command}: retrieve_memory failed: {result.content[0].text}")
-            found = subprocess.run(["pgrep", "-n", "-f", command], capture_output=True, text=True).stdout.split()
-            rss = vm_hwm_mb(int(found[0])) if found else None
-    timed = sorted(calls[3:])
-    return {"p50_ms": statistics.median(timed), "p95_ms": timed[int(len(timed) * 0.95)], "peak_rss_mb": rss}
+async def one_server(command: str, env: dict[str, str], queries: int) -> dict[str, Any]:
+    """The store benchmark's MCP-path measurement (``cold_start``) with this server."""
+    served = await cold_start(env, Path(os.devnull), queries, [command])
+    calls = served["calls_ms"]
+    return {"p50_ms": percentile(calls, 50), "p95_ms": percentile(calls, 95), "peak_rss_mb": served["peak_rss_mb"]}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     configs = dict(item.split("=", 1) for item in args.config)
     env = server_env(args.store, args.onnx_path)
-    texts = corpus.queries(args.queries)
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     for number in range(1, args.rounds + 1):
         for name, command in configs.items():
-            result = await one_server(command, env, texts)
+            result = await one_server(command, env, args.queries)
             rounds[name].append(result)
             print(f"[round {number}] {name}: p50 {result['p50_ms']:.2f} ms, p95 {result['p95_ms']:.2f} ms",
                   file=sys.stderr, flush=True)

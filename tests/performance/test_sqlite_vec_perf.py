@@ -430,13 +430,15 @@ def vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
-async def cold_start(env: dict[str, str], errlog: Path, queries: int) -> dict[str, Any]:
-    """A fresh ``memory`` stdio server: seconds to tools/list and to the first retrieve; then ``queries``
-    retrieves in all (each timed, for the MCP path's latency) and its peak RSS."""
+async def cold_start(env: dict[str, str], errlog: Path, queries: int,
+                     command: list[str] | None = None) -> dict[str, Any]:
+    """A fresh ``memory`` stdio server (``command``, by default this environment's): seconds to tools/list and
+    to the first retrieve; then ``queries`` retrieves in all (each timed, for the MCP path's latency) and its
+    peak RSS."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    cmd = memory_command()
+    cmd = command or memory_command()
     texts = corpus.queries(max(queries, 1))
     with open(errlog, "a") as err:
         start = time.perf_counter()
