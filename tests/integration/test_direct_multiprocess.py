@@ -75,6 +75,12 @@ async def check_database(tmp_path: Path, embedder: str | None) -> None:
         await service.close()
 
 
+def troubles(logs: list[str]) -> list[str]:
+    """The writers' log lines that speak of a lock or an error (each with its writer's number)."""
+    return [f"writer {i}: {line}" for i, log in enumerate(logs) for line in log.splitlines()
+            if "locked" in line.lower() or "error" in line.lower()]
+
+
 def report(name: str, results: list[dict], wall: float) -> None:
     slowest = max(r["seconds"] for r in results)
     print(f"\n{name}: {PROCESSES}x{PER_PROCESS} memories in {wall:.1f} s wall "
@@ -85,7 +91,7 @@ async def test_eight_processes_store_one_by_one_hash_embedder(tmp_path):
     results, wall, errors = run_writers(tmp_path, "hash", batch=0)
     assert sum(r["stored"] for r in results) == PROCESSES * PER_PROCESS
     assert sum(r["duplicates"] for r in results) == 0
-    assert not any("locked" in e.lower() or "error" in e.lower() for e in errors), errors
+    assert not troubles(errors)
     await check_database(tmp_path, "hash")
     report("direct, store() one by one, HashEmbedder", results, wall)
 
@@ -94,6 +100,6 @@ async def test_eight_processes_store_batches_real_model(tmp_path):
     results, wall, errors = run_writers(tmp_path, None, batch=20)
     assert sum(r["stored"] for r in results) == PROCESSES * PER_PROCESS
     assert sum(r["duplicates"] for r in results) == 0
-    assert not any("locked" in e.lower() or "error" in e.lower() for e in errors), errors
+    assert not troubles(errors)
     await check_database(tmp_path, None)
     report("direct, store_batch(20), all-MiniLM-L6-v2", results, wall)

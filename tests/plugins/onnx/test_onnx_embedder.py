@@ -1,6 +1,9 @@
 """The onnx embedder runs the same all-MiniLM-L6-v2 as sentence-transformers: same vectors, same name."""
 
+import os
 import random
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -98,3 +101,22 @@ def test_concurrent_callers_get_their_own_vectors(onnx):
         t.join()
     for i in range(4):
         np.testing.assert_allclose(results[i], expected[i::4], atol=1e-5)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_threads_follow_the_cpus_the_process_may_use(onnx_dir, make_env):
+    """Limited to one CPU, the session runs one unpinned thread and onnxruntime writes no affinity errors."""
+    script = (
+        "import os, sys\n"
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "from mcp_memory.config import Settings\n"
+        "from mcp_memory_onnx import OnnxEmbedder\n"
+        "e = OnnxEmbedder(Settings().with_changes(MCP_MEMORY_ONNX_PATH=sys.argv[1]))\n"
+        "assert e.embed(['one CPU only']).shape == (1, 384)\n"
+        "print(e._session.get_session_options().intra_op_num_threads)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(onnx_dir)], capture_output=True, text=True,
+                          env=make_env(LOG_LEVEL="warning"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["1"]
+    assert "affinity" not in proc.stderr and "error" not in proc.stderr.lower(), proc.stderr[-3000:]
