@@ -208,8 +208,8 @@ class OnnxEmbedder:
             # idle ORT threads would spin on the cores that the vector scan and SQLite need next: a search at
             # 100k took 23 ms with spinning, 14.5 ms without (an embedding alone takes 0.6 ms longer)
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            # a count of our own: left at 0, onnxruntime pins each thread to a core and, where the process may not
-            # run on that core (a container's cpuset, taskset), prints "pthread_setaffinity_np failed" errors
+            # a count of our own, unpinned: left at 0, onnxruntime counts the machine's cores and pins a thread to
+            # each, which in containers that give the process fewer CPUs can log "pthread_setaffinity_np failed"
             options.intra_op_num_threads = usable_cpus()
             model = ready.model if isinstance(ready.model, bytes) else str(ready.model)
             session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
