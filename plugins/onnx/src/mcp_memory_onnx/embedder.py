@@ -60,9 +60,9 @@ def batches(lengths: list[int]) -> list[list[int]]:
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity mask where the OS has one)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return len(os.sched_getaffinity(0))  # never empty: the process runs on one of them
     except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+        return os.cpu_count() or 1
 
 
 class OnnxEmbedder:
